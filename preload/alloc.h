@@ -1,0 +1,70 @@
+/*
+ * alloc.h - the malloc/free fast paths, inline, and the rest of the family.
+ *
+ * malloc: size -> class, pop the current arena's free list, write the
+ * block's record: a handful of instructions and one unlikely branch into
+ * the out-of-line slow path (refill, thread set-up, large blocks).
+ * free: region check, unit kind byte, mask to the arena, header secret, one
+ * multiply for the index, record state check; then a push onto the arena's
+ * local list (owner) or a lock-free push onto its thread_free (others).
+ * Anything unusual (NULL, large, foreign or double free) goes out of line.
+ */
+#ifndef LM_ALLOC_H
+#define LM_ALLOC_H
+
+#include "heap.h"
+#include "large.h"
+
+void *lm_malloc_slow(size_t size) LM_NOINLINE;
+void lm_free_slow(void *p) LM_NOINLINE;
+
+LM_INLINE void *lm_malloc(size_t size)
+{
+    if (lm_likely(size <= LM_SMALL_MAX)) {
+        unsigned cls = lm_size_class(size);
+        struct lm_arena *a = lm_tls_heap->bins[cls];
+        lm_block_t *b = a->free;
+        if (lm_likely(b != NULL)) {
+            a->free = b->next;
+            a->used++;
+            a->meta[lm_arena_index(a, b)] =
+                (struct lm_meta){ .size = (uint16_t)size, .state = LM_BLOCK_LIVE };
+            return b;
+        }
+    }
+    return lm_malloc_slow(size);
+}
+
+LM_INLINE void lm_free(void *p)
+{
+    if (lm_likely(lm_in_region(p) && lm_unit_kind[lm_unit_index(p)] == LM_UNIT_ARENA)) {
+        struct lm_arena *a = lm_arena_of(p);
+        uint32_t idx = lm_arena_index(a, p);
+        struct lm_meta *m = &a->meta[idx];
+        if (lm_likely(lm_arena_valid(a) && idx < a->extended &&
+                      lm_arena_block(a, idx) == (char *)p && m->state == LM_BLOCK_LIVE)) {
+            *m = (struct lm_meta){ .state = LM_BLOCK_FREE };
+            lm_block_t *b = p;
+            if (lm_likely(a->owner == lm_tls_heap)) {
+                b->next = a->local_free;
+                a->local_free = b;
+                if (lm_unlikely(--a->used == 0 || a->in_full))
+                    lm_heap_local_free_slow(a);
+                return;
+            }
+            lm_heap_remote_free(a, b);
+            return;
+        }
+    }
+    lm_free_slow(p);
+}
+
+void *lm_calloc(size_t n, size_t size);
+void *lm_realloc(void *p, size_t size);
+void *lm_memalign(size_t align, size_t size);
+size_t lm_usable_size(const void *p);
+
+/* Process set-up; true once the allocator can serve requests. */
+bool lm_init(void);
+
+#endif

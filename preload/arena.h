@@ -1,0 +1,96 @@
+/*
+ * arena.h - 256 KiB small-block arenas: one size class each, header and
+ * per-block records at the start, blocks after them.
+ *
+ *   unit base  +0    struct lm_arena (128 bytes; first cache line = every
+ *                    field the malloc/free fast paths touch)
+ *              +128  struct lm_meta meta[capacity]
+ *              data  blocks, data aligned to the class's natural alignment
+ *
+ * pointer -> arena is a mask once lm_unit_kind says ARENA; the header is
+ * then checked against the per-process secret before it is trusted.
+ * pointer -> block index is one multiply by a precomputed reciprocal.
+ *
+ * Ownership: an arena belongs to one heap (heap.c); only the thread that
+ * currently holds that heap touches free/local_free/used/extended/lists.
+ * Other threads free into it by pushing onto thread_free (lock-free, the
+ * low bit LM_ARENA_FULL_FLAG meaning "the owner parked me as full: the
+ * pusher that clears the flag must hand the arena back through the owner's
+ * delayed list").
+ */
+#ifndef LM_ARENA_H
+#define LM_ARENA_H
+
+#include "block.h"
+#include "sizeclass.h"
+#include "span.h"
+#include "atomic.h"
+
+struct lm_heap;
+
+#define LM_ARENA_FULL_FLAG ((AO_t)1)
+
+struct lm_arena {
+    /* --- line 0: the fast paths --- */
+    uint64_t secret;            /* lm_arena_secret ^ (uintptr_t)this */
+    char *data;                 /* first block */
+    uint64_t magic;             /* lm_div_magic(block_size) */
+    lm_block_t *free;           /* blocks to allocate from (owner) */
+    lm_block_t *local_free;     /* blocks freed by the owner */
+    struct lm_heap *owner;
+    uint32_t block_size;
+    uint16_t capacity;
+    uint16_t used;              /* blocks out, as the owner knows it */
+    uint16_t extended;          /* blocks carved so far */
+    uint8_t cls;
+    uint8_t in_full;            /* parked in the owner's full list */
+    uint32_t pad0;
+    /* --- line 1: slow paths and other threads --- */
+    volatile AO_t thread_free;  /* blocks freed by other threads | FULL flag */
+    struct lm_arena *next, *prev;           /* owner heap's per-class list */
+    struct lm_arena *delayed_next;          /* owner heap's delayed stack */
+    char pad1[32];
+    struct lm_meta meta[];
+};
+
+#define LM_ARENA_HEADER 128u
+
+extern uint64_t lm_arena_secret;
+
+LM_INLINE struct lm_arena *lm_arena_of(const void *p)
+{
+    return (struct lm_arena *)((uintptr_t)p & ~(uintptr_t)LM_UNIT_MASK);
+}
+
+LM_INLINE bool lm_arena_valid(const struct lm_arena *a)
+{
+    return a->secret == (lm_arena_secret ^ (uint64_t)(uintptr_t)a);
+}
+
+/* Index of the block containing p (p may be interior); only meaningful
+ * when p >= a->data. */
+LM_INLINE uint32_t lm_arena_index(const struct lm_arena *a, const void *p)
+{
+    return (uint32_t)((((uintptr_t)p - (uintptr_t)a->data) * a->magic) >> 48);
+}
+
+LM_INLINE char *lm_arena_block(const struct lm_arena *a, uint32_t idx)
+{
+    return a->data + (size_t)idx * a->block_size;
+}
+
+/* Computes the class layouts; once, before the first arena. */
+void lm_arena_init_classes(void);
+
+/* A fresh arena of class cls owned by heap (NULL when out of space). */
+struct lm_arena *lm_arena_create(struct lm_heap *heap, unsigned cls);
+/* Returns an arena with no live block to the span allocator. */
+void lm_arena_release(struct lm_arena *a);
+/* Carves the next batch of never-used blocks onto a->free; false when
+ * every block has been carved. */
+bool lm_arena_extend(struct lm_arena *a);
+
+/* Block containing p (start or interior) if it is live; its index. */
+bool lm_arena_find_live(const struct lm_arena *a, const void *p, uint32_t *idx);
+
+#endif

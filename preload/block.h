@@ -1,0 +1,32 @@
+/*
+ * block.h - the out-of-band record every small block has (8 bytes in its
+ * arena's metadata array, never next to user data) and the block states
+ * shared by small and large blocks.
+ *
+ * A record is written whole by its owner thread on malloc, and its state
+ * byte is cleared by whichever thread frees the block.  The leak check
+ * (a later step) reads records while the world is stopped.
+ */
+#ifndef LM_BLOCK_H
+#define LM_BLOCK_H
+
+#include <stdint.h>
+
+enum lm_block_state {
+    LM_BLOCK_FREE = 0,
+    LM_BLOCK_LIVE = 1,
+};
+
+struct lm_meta {
+    uint32_t stack_id;   /* allocation stack in the stack depot, 0 = none */
+    uint16_t size;       /* the size the program asked for (small: <= 32 KiB) */
+    uint8_t state;       /* enum lm_block_state */
+    uint8_t gen;         /* generation and scan bits (leak check) */
+};
+
+/* A free small block links to the next one through its first word. */
+typedef struct lm_block {
+    struct lm_block *next;
+} lm_block_t;
+
+#endif

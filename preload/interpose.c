@@ -1,0 +1,139 @@
+/*
+ * interpose.c - the exported C allocation entry points: the whole malloc
+ * family, glibc's __libc_* aliases (some programs call them directly), and
+ * the glibc extensions (mallopt, malloc_trim, mallinfo, mallinfo2,
+ * malloc_stats, malloc_info) with sensible answers.  Each one forwards to
+ * alloc.h; nothing else happens here.  Thread-safe as alloc.h is.
+ */
+#include "alloc.h"
+#include "log.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+
+LM_EXPORT void *malloc(size_t size) { return lm_malloc(size); }
+LM_EXPORT void free(void *p) { lm_free(p); }
+LM_EXPORT void *calloc(size_t n, size_t size) { return lm_calloc(n, size); }
+LM_EXPORT void *realloc(void *p, size_t size) { return lm_realloc(p, size); }
+LM_EXPORT void *memalign(size_t align, size_t size) { return lm_memalign(align, size); }
+LM_EXPORT void *aligned_alloc(size_t align, size_t size) { return lm_memalign(align, size); }
+LM_EXPORT size_t malloc_usable_size(void *p) { return lm_usable_size(p); }
+
+LM_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return lm_realloc(p, total);
+}
+
+LM_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    if (!lm_is_pow2(align) || align % sizeof(void *) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *p = lm_memalign(align, size);
+    if (!p)
+        return ENOMEM;
+    errno = saved;
+    *out = p;
+    return 0;
+}
+
+LM_EXPORT void *valloc(size_t size) { return lm_memalign(4096, size); }
+
+LM_EXPORT void *pvalloc(size_t size)
+{
+    size_t rounded = (size + 4095) & ~(size_t)4095;
+    if (rounded < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return lm_memalign(4096, rounded ? rounded : 4096);
+}
+
+LM_EXPORT void *__libc_malloc(size_t size) { return lm_malloc(size); }
+LM_EXPORT void __libc_free(void *p) { lm_free(p); }
+LM_EXPORT void *__libc_calloc(size_t n, size_t size) { return lm_calloc(n, size); }
+LM_EXPORT void *__libc_realloc(void *p, size_t size) { return lm_realloc(p, size); }
+LM_EXPORT void *__libc_memalign(size_t align, size_t size) { return lm_memalign(align, size); }
+LM_EXPORT void *__libc_valloc(size_t size) { return valloc(size); }
+LM_EXPORT void *__libc_pvalloc(size_t size) { return pvalloc(size); }
+LM_EXPORT void cfree(void *p) { lm_free(p); }
+
+/* ---- glibc extensions ------------------------------------------------ */
+
+LM_EXPORT int mallopt(int param, int value)
+{
+    (void)param;
+    (void)value;
+    return 1;   /* accepted; leakmark's pools have no such knobs */
+}
+
+LM_EXPORT int malloc_trim(size_t pad)
+{
+    (void)pad;
+    return lm_init() && lm_span_purge_all() > 0;
+}
+
+LM_EXPORT struct mallinfo2 mallinfo2(void)
+{
+    struct mallinfo2 mi;
+    memset(&mi, 0, sizeof mi);
+    if (!lm_init())
+        return mi;
+    struct lm_span_stats s;
+    lm_span_stats(&s);
+    mi.arena = s.committed;
+    mi.uordblks = s.in_use;
+    mi.fordblks = s.committed - s.in_use;
+    mi.keepcost = s.free_dirty;
+    return mi;
+}
+
+LM_EXPORT struct mallinfo mallinfo(void)
+{
+    struct mallinfo2 m2 = mallinfo2();
+    struct mallinfo mi;
+    memset(&mi, 0, sizeof mi);
+    mi.arena = (int)m2.arena;
+    mi.uordblks = (int)m2.uordblks;
+    mi.fordblks = (int)m2.fordblks;
+    mi.keepcost = (int)m2.keepcost;
+    return mi;
+}
+
+LM_EXPORT void malloc_stats(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    char buf[256];
+    size_t n = lm_format(buf, sizeof buf,
+                         "Arena 0:\nsystem bytes     = %10zu\nin use bytes     = %10zu\n"
+                         "Total (incl. mmap):\nsystem bytes     = %10zu\nin use bytes     = %10zu\n",
+                         m.arena, m.uordblks, m.arena, m.uordblks);
+    lm_write_all(2, buf, n);
+}
+
+/* malloc_info writes into the program's FILE: this is the program's stream,
+ * called from the program's context, never from inside the allocator, so
+ * handing it a formatted buffer with fwrite is safe here. */
+LM_EXPORT int malloc_info(int options, FILE *fp)
+{
+    if (options != 0 || !fp) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct mallinfo2 m = mallinfo2();
+    char buf[512];
+    size_t n = lm_format(buf, sizeof buf,
+                         "<malloc version=\"1\">\n<heap nr=\"0\">\n"
+                         "<total type=\"rest\" count=\"0\" size=\"%zu\"/>\n"
+                         "<system type=\"current\" size=\"%zu\"/>\n</heap>\n"
+                         "<system type=\"current\" size=\"%zu\"/>\n</malloc>\n",
+                         m.fordblks, m.arena, m.arena);
+    return fwrite(buf, 1, n, fp) == n ? 0 : -1;
+}

@@ -1,0 +1,36 @@
+/*
+ * log.h - leakmark's own text formatting and output: no stdio, no malloc.
+ *
+ * Safe anywhere, including signal handlers and inside malloc: formatting goes
+ * into a caller-supplied or on-stack buffer and out through write(2) with
+ * EINTR/short-write retry.  Messages are single lines prefixed with
+ * "==PID== leakmark: " (LeakSanitizer/valgrind style).
+ */
+#ifndef LM_LOG_H
+#define LM_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Formats like snprintf into buf (always NUL-terminated when cap > 0) and
+ * returns the length that was written (truncated output is cut, never
+ * overflowed).  Supported: %% %c %s %.*s %d %i %u %x %X %p %ld %lu %lx %lld
+ * %llu %llx %zu %zd %zx, flags '0' and '-', a field width (number or *).
+ * %p prints 0x followed by lowercase hex.  Unknown conversions are copied
+ * as is. */
+size_t lm_vformat(char *buf, size_t cap, const char *fmt, va_list ap);
+size_t lm_format(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* write(2) everything, retrying on EINTR and short writes.  Returns 0 or an
+ * errno value. */
+int lm_write_all(int fd, const void *buf, size_t len);
+
+/* One line to the log fd (stderr, fd 2, unless lm_log_set_fd changed it):
+ * "==PID== leakmark: <message>\n".  A message longer than the internal
+ * buffer (1024 bytes) is truncated. */
+void lm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lm_log_set_fd(int fd);
+int lm_log_fd(void);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * os.h - the only door to the kernel for memory and process facts.
+ *
+ * Contract (as mimalloc's prim.h): functions return 0 on success or an errno
+ * value; sizes and addresses given to the memory calls are page aligned.
+ * Everything here is async-signal-safe and never allocates: raw syscalls,
+ * no stdio, environ read directly.
+ */
+#ifndef LM_OS_H
+#define LM_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LM_PAGE_SIZE 4096u
+
+/* Reserves `size` bytes of address space aligned to `align` (a power of two
+ * >= page), inaccessible (PROT_NONE, not counted as committed memory). */
+int lm_os_reserve(size_t size, size_t align, void **out);
+/* Makes [p, p+n) of a reservation readable and writable. */
+int lm_os_commit(void *p, size_t n);
+/* Gives the pages of [p, p+n) back to the kernel; they stay mapped and read
+ * as zero afterwards. */
+int lm_os_purge(void *p, size_t n);
+/* Plain anonymous read-write mapping for leakmark's own metadata. */
+int lm_os_map(size_t n, void **out);
+int lm_os_unmap(void *p, size_t n);
+
+/* environ lookup without libc's getenv (safe before libc is set up). */
+const char *lm_os_getenv(const char *name);
+/* 64 random bits (getrandom, falling back to time and addresses). */
+uint64_t lm_os_random(void);
+pid_t lm_os_gettid(void);
+pid_t lm_os_getpid(void);
+/* Monotonic clock in nanoseconds. */
+uint64_t lm_os_now_ns(void);
+
+#endif

@@ -46,9 +46,9 @@ static enum lm_bad_free classify_bad(const void *p)
         struct lm_arena *a = lm_arena_of(p);
         if (lm_arena_valid(a) && (const char *)p >= a->data) {
             uint32_t idx = lm_arena_index(a, p);
-            if (idx < a->extended) {
+            if (idx < a->extended && idx < a->capacity) {
                 if (lm_arena_block(a, idx) != (const char *)p)
-                    return a->meta[idx].state == LM_BLOCK_LIVE ? LM_BAD_INTERIOR : LM_BAD_UNKNOWN;
+                    return lm_arena_is_live(a, idx) ? LM_BAD_INTERIOR : LM_BAD_UNKNOWN;
                 return LM_BAD_DOUBLE;
             }
         }

@@ -5,7 +5,7 @@
  * block's record: a handful of instructions and one unlikely branch into
  * the out-of-line slow path (refill, thread set-up, large blocks).
  * free: region check, unit kind byte, mask to the arena, header secret, one
- * multiply for the index, record state check; then a push onto the arena's
+ * multiply for the index, liveness bit check; then a push onto the arena's
  * local list (owner) or a lock-free push onto its thread_free (others).
  * Anything unusual (NULL, large, foreign or double free) goes out of line.
  */
@@ -18,6 +18,16 @@
 void *lm_malloc_slow(size_t size) LM_NOINLINE;
 void lm_free_slow(void *p) LM_NOINLINE;
 
+/* Marks block idx of a live and writes its record; the next block of the
+ * free list gets its record's line prefetched for the next malloc. */
+LM_INLINE void lm_arena_hand_out(struct lm_arena *a, lm_block_t *b, size_t size)
+{
+    uint32_t idx = lm_arena_index(a, b);
+    uint64_t *live = &lm_arena_live(a)[idx >> 6];
+    lm_bits_store(live, lm_bits_load(live) | (1ull << (idx & 63)));
+    a->meta[idx] = (struct lm_meta){ .size = (uint16_t)size };
+}
+
 LM_INLINE void *lm_malloc(size_t size)
 {
     if (lm_likely(size <= LM_SMALL_MAX)) {
@@ -27,8 +37,7 @@ LM_INLINE void *lm_malloc(size_t size)
         if (lm_likely(b != NULL)) {
             a->free = b->next;
             a->used++;
-            a->meta[lm_arena_index(a, b)] =
-                (struct lm_meta){ .size = (uint16_t)size, .state = LM_BLOCK_LIVE };
+            lm_arena_hand_out(a, b, size);
             return b;
         }
     }
@@ -40,22 +49,27 @@ LM_INLINE void lm_free(void *p)
     if (lm_likely(lm_in_region(p) && lm_unit_kind[lm_unit_index(p)] == LM_UNIT_ARENA)) {
         struct lm_arena *a = lm_arena_of(p);
         uint32_t idx = lm_arena_index(a, p);
-        struct lm_meta *m = &a->meta[idx];
-        if (lm_likely(lm_arena_valid(a) && idx < a->extended &&
-                      lm_arena_block(a, idx) == (char *)p && m->state == LM_BLOCK_LIVE)) {
-            *m = (struct lm_meta){ .state = LM_BLOCK_FREE };
+        uint64_t bit = 1ull << (idx & 63);
+        uint64_t *live = &lm_arena_live(a)[idx >> 6];
+        uint64_t word = lm_bits_load(live);
+        if (lm_likely(lm_arena_valid(a) && lm_arena_block(a, idx) == (char *)p &&
+                      idx < a->capacity && (word & bit))) {
             lm_block_t *b = p;
             if (lm_likely(a->owner == lm_tls_heap)) {
+                if (lm_unlikely(lm_bits_load(&lm_arena_remote(a)[idx >> 6]) & bit))
+                    goto bad;           /* already freed by another thread */
+                lm_bits_store(live, word & ~bit);
                 b->next = a->local_free;
                 a->local_free = b;
-                if (lm_unlikely(--a->used == 0 || a->in_full))
+                if (lm_unlikely(--a->used <= a->slow_at))
                     lm_heap_local_free_slow(a);
                 return;
             }
-            lm_heap_remote_free(a, b);
+            lm_heap_remote_free(a, b, idx);
             return;
         }
     }
+bad:
     lm_free_slow(p);
 }
 

@@ -9,8 +9,8 @@
  *
  * Carving is lazy (a few KiB of blocks at a time): a fresh arena touches
  * only the pages it hands out, which keeps peak RSS close to the live data.
- * Carving writes the blocks' records (state FREE) as it goes, so a record
- * is valid iff its index < extended, whatever the unit held before.
+ * The bitmaps are cleared when the arena is made; records need no clearing
+ * (they are read only for live blocks).
  */
 #include "arena.h"
 #include "os.h"
@@ -21,6 +21,7 @@ uint64_t lm_arena_secret;
 
 struct class_layout {
     uint32_t data_offset;
+    uint32_t meta_offset;
     uint16_t capacity;
     uint16_t carve_batch;
 };
@@ -37,10 +38,16 @@ void lm_arena_init_classes(void)
     for (unsigned c = 0; c < LM_NUM_CLASSES; c++) {
         uint32_t s = lm_class_size[c], align = lm_class_align(s);
         uint32_t n = (uint32_t)((LM_UNIT_SIZE - LM_ARENA_HEADER) / (s + sizeof(struct lm_meta)));
-        while (lm_align_up(LM_ARENA_HEADER + n * sizeof(struct lm_meta), align) + (size_t)n * s > LM_UNIT_SIZE)
-            n--;
+        for (;; n--) {
+            size_t meta = LM_ARENA_HEADER + 2 * 8 * ((n + 63) / 64);
+            size_t data = lm_align_up(meta + n * sizeof(struct lm_meta), align);
+            if (data + (size_t)n * s <= LM_UNIT_SIZE) {
+                layouts[c].meta_offset = (uint32_t)meta;
+                layouts[c].data_offset = (uint32_t)data;
+                break;
+            }
+        }
         layouts[c].capacity = (uint16_t)n;
-        layouts[c].data_offset = (uint32_t)lm_align_up(LM_ARENA_HEADER + n * sizeof(struct lm_meta), align);
         uint32_t batch = 16384u / s;
         layouts[c].carve_batch = (uint16_t)(batch ? batch : 1);
     }
@@ -54,9 +61,10 @@ struct lm_arena *lm_arena_create(struct lm_heap *heap, unsigned cls)
         return NULL;
     struct lm_arena *a = lm_unit_addr(unit);
     const struct class_layout *l = &layouts[cls];
-    memset(a, 0, LM_ARENA_HEADER);
+    memset(a, 0, l->meta_offset);        /* header and both bitmaps */
     a->data = (char *)a + l->data_offset;
-    a->block_size = lm_class_size[cls];
+    a->meta = (struct lm_meta *)((char *)a + l->meta_offset);
+    a->block_size = (uint16_t)lm_class_size[cls];
     a->magic = lm_div_magic(a->block_size);
     a->capacity = l->capacity;
     a->cls = (uint8_t)cls;
@@ -81,7 +89,6 @@ bool lm_arena_extend(struct lm_arena *a)
         return false;
     if (n > a->capacity - start)
         n = a->capacity - start;
-    memset(&a->meta[start], 0, n * sizeof(struct lm_meta));
     char *b = lm_arena_block(a, start);
     lm_block_t *head = (lm_block_t *)b;
     for (uint32_t i = 1; i < n; i++) {
@@ -100,7 +107,7 @@ bool lm_arena_find_live(const struct lm_arena *a, const void *p, uint32_t *idx)
     if ((const char *)p < a->data)
         return false;
     uint32_t i = lm_arena_index(a, p);
-    if (i >= a->extended || a->meta[i].state != LM_BLOCK_LIVE)
+    if (i >= a->extended || !lm_arena_is_live(a, i))
         return false;
     *idx = i;
     return true;

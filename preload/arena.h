@@ -1,22 +1,30 @@
 /*
- * arena.h - 256 KiB small-block arenas: one size class each, header and
- * per-block records at the start, blocks after them.
+ * arena.h - 256 KiB small-block arenas: one size class each, header,
+ * liveness bitmaps and per-block records at the start, blocks after them.
  *
- *   unit base  +0    struct lm_arena (128 bytes; first cache line = every
- *                    field the malloc/free fast paths touch)
- *              +128  struct lm_meta meta[capacity]
- *              data  blocks, data aligned to the class's natural alignment
+ *   unit base  +0    struct lm_arena (128 bytes; the first cache line holds
+ *                    every field the malloc/free fast paths touch)
+ *              +128  uint64_t live[words]    bit i: block i handed out
+ *                    uint64_t remote[words]  bit i: freed by another thread,
+ *                                            not yet collected by the owner
+ *              meta  struct lm_meta meta[capacity]   (size, stack, gen)
+ *              data  blocks, aligned to the class's natural alignment
+ *
+ * A block is live iff live=1 and remote=0.  free() reads and clears bits
+ * (small, hot bitmaps) instead of the per-block records, so a free touches
+ * the header, one bitmap word and the block itself.
  *
  * pointer -> arena is a mask once lm_unit_kind says ARENA; the header is
  * then checked against the per-process secret before it is trusted.
  * pointer -> block index is one multiply by a precomputed reciprocal.
  *
  * Ownership: an arena belongs to one heap (heap.c); only the thread that
- * currently holds that heap touches free/local_free/used/extended/lists.
- * Other threads free into it by pushing onto thread_free (lock-free, the
- * low bit LM_ARENA_FULL_FLAG meaning "the owner parked me as full: the
- * pusher that clears the flag must hand the arena back through the owner's
- * delayed list").
+ * currently holds that heap touches free/local_free/used/extended/lists and
+ * writes `live` (other threads may read it).  Other threads free into it by
+ * an atomic fetch-or on `remote` (a second free of the same block sees the
+ * bit: double free) and a lock-free push onto thread_free, whose low bit
+ * LM_ARENA_FULL_FLAG means "the owner parked me as full: the pusher that
+ * clears the flag hands the arena back through the owner's delayed list".
  */
 #ifndef LM_ARENA_H
 #define LM_ARENA_H
@@ -38,19 +46,22 @@ struct lm_arena {
     lm_block_t *free;           /* blocks to allocate from (owner) */
     lm_block_t *local_free;     /* blocks freed by the owner */
     struct lm_heap *owner;
-    uint32_t block_size;
+    struct lm_meta *meta;       /* per-block records */
+    uint16_t block_size;        /* <= 32 KiB */
     uint16_t capacity;
     uint16_t used;              /* blocks out, as the owner knows it */
-    uint16_t extended;          /* blocks carved so far */
-    uint8_t cls;
-    uint8_t in_full;            /* parked in the owner's full list */
-    uint32_t pad0;
+    uint16_t slow_at;           /* a local free that leaves used <= slow_at
+                                   takes the slow path: 0 normally (release
+                                   the arena when empty); while parked, the
+                                   level at which it is worth unparking */
     /* --- line 1: slow paths and other threads --- */
     volatile AO_t thread_free;  /* blocks freed by other threads | FULL flag */
     struct lm_arena *next, *prev;           /* owner heap's per-class list */
     struct lm_arena *delayed_next;          /* owner heap's delayed stack */
-    char pad1[32];
-    struct lm_meta meta[];
+    uint16_t extended;          /* blocks carved so far */
+    uint8_t cls;
+    uint8_t in_full;            /* parked in the owner's full list */
+    char pad1[28];
 };
 
 #define LM_ARENA_HEADER 128u
@@ -77,6 +88,27 @@ LM_INLINE uint32_t lm_arena_index(const struct lm_arena *a, const void *p)
 LM_INLINE char *lm_arena_block(const struct lm_arena *a, uint32_t idx)
 {
     return a->data + (size_t)idx * a->block_size;
+}
+
+LM_INLINE uint64_t *lm_arena_live(const struct lm_arena *a)
+{
+    return (uint64_t *)((char *)a + LM_ARENA_HEADER);
+}
+
+LM_INLINE uint64_t *lm_arena_remote(const struct lm_arena *a)
+{
+    return lm_arena_live(a) + ((a->capacity + 63u) >> 6);
+}
+
+/* Racy-but-atomic word access to the bitmaps (plain loads/stores on x86). */
+LM_INLINE uint64_t lm_bits_load(const uint64_t *w) { return __atomic_load_n(w, __ATOMIC_RELAXED); }
+LM_INLINE void lm_bits_store(uint64_t *w, uint64_t v) { __atomic_store_n(w, v, __ATOMIC_RELAXED); }
+
+LM_INLINE bool lm_arena_is_live(const struct lm_arena *a, uint32_t idx)
+{
+    uint64_t m = 1ull << (idx & 63);
+    return (lm_bits_load(&lm_arena_live(a)[idx >> 6]) & m) &&
+           !(lm_bits_load(&lm_arena_remote(a)[idx >> 6]) & m);
 }
 
 /* Computes the class layouts; once, before the first arena. */

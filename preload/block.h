@@ -3,9 +3,10 @@
  * arena's metadata array, never next to user data) and the block states
  * shared by small and large blocks.
  *
- * A record is written whole by its owner thread on malloc, and its state
- * byte is cleared by whichever thread frees the block.  The leak check
- * (a later step) reads records while the world is stopped.
+ * A record is written whole by its owner thread on malloc and is only
+ * meaningful while the block is live: a small block's liveness is kept in
+ * its arena's bitmaps (arena.h), so free() never touches the record.  The
+ * leak check reads records while the world is stopped.
  */
 #ifndef LM_BLOCK_H
 #define LM_BLOCK_H
@@ -20,8 +21,8 @@ enum lm_block_state {
 struct lm_meta {
     uint32_t stack_id;   /* allocation stack in the stack depot, 0 = none */
     uint16_t size;       /* the size the program asked for (small: <= 32 KiB) */
-    uint8_t state;       /* enum lm_block_state */
     uint8_t gen;         /* generation and scan bits (leak check) */
+    uint8_t flags;
 };
 
 /* A free small block links to the next one through its first word. */

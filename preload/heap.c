@@ -12,6 +12,8 @@
  *          Exactly one party takes an arena out of full, and an arena is
  *          never released while parked, so a remote pusher never touches an
  *          arena that was given back.
+ * A parked arena comes back to avail once an eighth of its blocks have been
+ * freed by the owner (slow_at), or at the first free by another thread.
  * An arena whose last block the owner frees goes back to the span
  * allocator, unless it is the class's current arena.
  *
@@ -23,6 +25,8 @@
  *   the lock-free `delayed` stack and arenas' thread_free words.
  */
 #include "heap.h"
+#include "alloc.h"
+#include "badfree.h"
 #include "options.h"
 #include "log.h"
 #include "os.h"
@@ -77,10 +81,15 @@ static bool collect_thread_free(struct lm_arena *a)
     lm_block_t *list = (lm_block_t *)lm_exchange_full(&a->thread_free, 0);
     if (!list)
         return false;
-    unsigned n = 1;
+    uint64_t *live = lm_arena_live(a), *remote = lm_arena_remote(a);
+    unsigned n = 0;
     lm_block_t *tail = list;
-    while (tail->next) {
-        tail = tail->next;
+    for (lm_block_t *b = list; b; b = b->next) {
+        uint32_t idx = lm_arena_index(a, b);
+        uint64_t bit = 1ull << (idx & 63);
+        lm_bits_store(&live[idx >> 6], lm_bits_load(&live[idx >> 6]) & ~bit);
+        __atomic_fetch_and(&remote[idx >> 6], ~bit, __ATOMIC_RELAXED);
+        tail = b;
         n++;
     }
     tail->next = a->free;
@@ -93,6 +102,7 @@ static void unpark(struct lm_heap *h, struct lm_arena *a)
 {
     list_remove(&h->full[a->cls], a);
     a->in_full = 0;
+    a->slow_at = 0;
     list_push(&h->avail[a->cls], a);
 }
 
@@ -115,6 +125,10 @@ static bool park(struct lm_heap *h, struct lm_arena *a)
         return false;
     list_remove(&h->avail[a->cls], a);
     a->in_full = 1;
+    /* Hysteresis: come back once an eighth of the blocks are free again,
+     * not at the first free (a nearly full heap with random frees would
+     * otherwise park and unpark an arena at every malloc). */
+    a->slow_at = (uint16_t)(a->capacity - (a->capacity + 7u) / 8u);
     list_push(&h->full[a->cls], a);
     return true;
 }
@@ -164,7 +178,7 @@ static void *class_alloc(struct lm_heap *h, unsigned cls, size_t size)
     lm_block_t *b = a->free;
     a->free = b->next;
     a->used++;
-    a->meta[lm_arena_index(a, b)] = (struct lm_meta){ .size = (uint16_t)size, .state = LM_BLOCK_LIVE };
+    lm_arena_hand_out(a, b, size);
     return b;
 }
 
@@ -277,8 +291,19 @@ void lm_heap_local_free_slow(struct lm_arena *a)
     }
 }
 
-void lm_heap_remote_free(struct lm_arena *a, lm_block_t *b)
+void lm_heap_remote_free(struct lm_arena *a, lm_block_t *b, uint32_t idx)
 {
+    uint64_t bit = 1ull << (idx & 63);
+    uint64_t *remote = &lm_arena_remote(a)[idx >> 6];
+    if (__atomic_fetch_or(remote, bit, __ATOMIC_ACQ_REL) & bit) {
+        lm_report_bad_free("free", b, LM_BAD_DOUBLE);    /* freed by others already */
+        return;
+    }
+    if (!(lm_bits_load(&lm_arena_live(a)[idx >> 6]) & bit)) {
+        __atomic_fetch_and(remote, ~bit, __ATOMIC_RELAXED);
+        lm_report_bad_free("free", b, LM_BAD_DOUBLE);
+        return;
+    }
     AO_t old;
     do {
         old = lm_load_relaxed(&a->thread_free);

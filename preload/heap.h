@@ -41,7 +41,7 @@ void *lm_small_alloc(unsigned cls, size_t size);
 /* Slow halves of free(): the owner freed the last block of an arena or one
  * parked as full; another thread freed a block. */
 void lm_heap_local_free_slow(struct lm_arena *a);
-void lm_heap_remote_free(struct lm_arena *a, lm_block_t *b);
+void lm_heap_remote_free(struct lm_arena *a, lm_block_t *b, uint32_t idx);
 
 /* Global set-up (once, lazily, from the first malloc of the process). */
 bool lm_heap_global_init(void);

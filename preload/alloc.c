@@ -44,7 +44,7 @@ static enum lm_bad_free classify_bad(const void *p)
     uint8_t kind = lm_unit_kind[unit];
     if (kind == LM_UNIT_ARENA) {
         struct lm_arena *a = lm_arena_of(p);
-        if (lm_arena_valid(a) && (const char *)p >= a->data) {
+        if (lm_arena_valid(a) && (const char *)p >= lm_arena_data(a)) {
             uint32_t idx = lm_arena_index(a, p);
             if (idx < a->extended && idx < a->capacity) {
                 if (lm_arena_block(a, idx) != (const char *)p)

@@ -31,6 +31,7 @@ const uint32_t lm_class_size[LM_NUM_CLASSES] = {
     16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512,
     640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
     5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384, 20480, 24576, 28672, 32768,
+    40960, 49152, 57344, 65536,
 };
 
 void lm_arena_init_classes(void)
@@ -62,13 +63,14 @@ struct lm_arena *lm_arena_create(struct lm_heap *heap, unsigned cls)
     struct lm_arena *a = lm_unit_addr(unit);
     const struct class_layout *l = &layouts[cls];
     memset(a, 0, l->meta_offset);        /* header and both bitmaps */
-    a->data = (char *)a + l->data_offset;
+    a->data_offset = l->data_offset;
     a->meta = (struct lm_meta *)((char *)a + l->meta_offset);
-    a->block_size = (uint16_t)lm_class_size[cls];
+    a->block_size = lm_class_size[cls];
     a->magic = lm_div_magic(a->block_size);
     a->capacity = l->capacity;
     a->cls = (uint8_t)cls;
     a->owner = heap;
+    a->span_dirty = dirty;
     a->secret = lm_arena_secret ^ (uint64_t)(uintptr_t)a;
     return a;
 }
@@ -78,8 +80,13 @@ void lm_arena_release(struct lm_arena *a)
     uint32_t unit = lm_unit_index(a);
     /* Pages touched: header, records and data up to the carved blocks. */
     uintptr_t touched = (uintptr_t)lm_arena_block(a, a->extended) - (uintptr_t)a;
+    uint32_t pages = (uint32_t)(lm_align_up(touched, LM_PAGE_SIZE) / LM_PAGE_SIZE);
+    /* Pages dirtied by the unit's earlier lives count too, or a later
+     * calloc would trust them to be zero. */
+    if (pages < a->span_dirty)
+        pages = a->span_dirty;
     a->secret = 0;
-    lm_span_free(unit, (uint32_t)(lm_align_up(touched, LM_PAGE_SIZE) / LM_PAGE_SIZE));
+    lm_span_free(unit, pages);
 }
 
 bool lm_arena_extend(struct lm_arena *a)
@@ -104,7 +111,7 @@ bool lm_arena_extend(struct lm_arena *a)
 
 bool lm_arena_find_live(const struct lm_arena *a, const void *p, uint32_t *idx)
 {
-    if ((const char *)p < a->data)
+    if ((const char *)p < lm_arena_data(a))
         return false;
     uint32_t i = lm_arena_index(a, p);
     if (i >= a->extended || !lm_arena_is_live(a, i))

@@ -41,19 +41,20 @@ struct lm_heap;
 struct lm_arena {
     /* --- line 0: the fast paths --- */
     uint64_t secret;            /* lm_arena_secret ^ (uintptr_t)this */
-    char *data;                 /* first block */
     uint64_t magic;             /* lm_div_magic(block_size) */
     lm_block_t *free;           /* blocks to allocate from (owner) */
     lm_block_t *local_free;     /* blocks freed by the owner */
     struct lm_heap *owner;
     struct lm_meta *meta;       /* per-block records */
-    uint16_t block_size;        /* <= 32 KiB */
+    uint32_t data_offset;       /* first block, from the arena's base */
+    uint32_t block_size;        /* <= LM_SMALL_MAX */
     uint16_t capacity;
     uint16_t used;              /* blocks out, as the owner knows it */
     uint16_t slow_at;           /* a local free that leaves used <= slow_at
                                    takes the slow path: 0 normally (release
                                    the arena when empty); while parked, the
                                    level at which it is worth unparking */
+    uint16_t pad0;
     /* --- line 1: slow paths and other threads --- */
     volatile AO_t thread_free;  /* blocks freed by other threads | FULL flag */
     struct lm_arena *next, *prev;           /* owner heap's per-class list */
@@ -61,7 +62,9 @@ struct lm_arena {
     uint16_t extended;          /* blocks carved so far */
     uint8_t cls;
     uint8_t in_full;            /* parked in the owner's full list */
-    char pad1[28];
+    uint32_t span_dirty;        /* pages the unit may have held resident when
+                                   the arena was made (given back on release) */
+    char pad1[24];
 };
 
 #define LM_ARENA_HEADER 128u
@@ -78,16 +81,21 @@ LM_INLINE bool lm_arena_valid(const struct lm_arena *a)
     return a->secret == (lm_arena_secret ^ (uint64_t)(uintptr_t)a);
 }
 
+LM_INLINE char *lm_arena_data(const struct lm_arena *a)
+{
+    return (char *)a + a->data_offset;
+}
+
 /* Index of the block containing p (p may be interior); only meaningful
- * when p >= a->data. */
+ * when p >= lm_arena_data(a). */
 LM_INLINE uint32_t lm_arena_index(const struct lm_arena *a, const void *p)
 {
-    return (uint32_t)((((uintptr_t)p - (uintptr_t)a->data) * a->magic) >> 48);
+    return (uint32_t)((((uintptr_t)p - (uintptr_t)a - a->data_offset) * a->magic) >> 48);
 }
 
 LM_INLINE char *lm_arena_block(const struct lm_arena *a, uint32_t idx)
 {
-    return a->data + (size_t)idx * a->block_size;
+    return lm_arena_data(a) + (size_t)idx * a->block_size;
 }
 
 LM_INLINE uint64_t *lm_arena_live(const struct lm_arena *a)
@@ -109,6 +117,13 @@ LM_INLINE bool lm_arena_is_live(const struct lm_arena *a, uint32_t idx)
     uint64_t m = 1ull << (idx & 63);
     return (lm_bits_load(&lm_arena_live(a)[idx >> 6]) & m) &&
            !(lm_bits_load(&lm_arena_remote(a)[idx >> 6]) & m);
+}
+
+/* The size the program asked for, for block idx (live). */
+LM_INLINE size_t lm_arena_req_size(const struct lm_arena *a, uint32_t idx)
+{
+    size_t s = a->meta[idx].size;
+    return s == 0 && a->block_size > 0xffff ? 0x10000 : s;
 }
 
 /* Computes the class layouts; once, before the first arena. */

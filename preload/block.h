@@ -20,7 +20,9 @@ enum lm_block_state {
 
 struct lm_meta {
     uint32_t stack_id;   /* allocation stack in the stack depot, 0 = none */
-    uint16_t size;       /* the size the program asked for (small: <= 32 KiB) */
+    uint16_t size;       /* the size the program asked for, modulo 65536 (a
+                            65536-byte request in the top class reads 0:
+                            use lm_meta_size) */
     uint8_t gen;         /* generation and scan bits (leak check) */
     uint8_t flags;
 };

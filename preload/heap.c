@@ -21,6 +21,9 @@
  *   heaps_lock   (spinlock) the list of all heaps and the abandoned list.
  *   global_lock  (spinlock) lm_global_heap, used by threads past their exit
  *                destructor.  Order: global_lock before span_lock.
+ *   A thread-local flag marks each one held, so a signal handler's malloc
+ *   that interrupts its own thread inside them fails (ENOMEM) instead of
+ *   spinning on a lock its own thread holds.
  *   A thread's own heap needs no lock: only its owner touches it, except
  *   the lock-free `delayed` stack and arenas' thread_free words.
  */
@@ -196,9 +199,16 @@ static struct lm_heap *heap_new(void)
     return h;
 }
 
+/* Set while this thread holds heaps_lock / global_lock: a signal handler's
+ * malloc that re-enters then fails softly instead of spinning forever. */
+static LM_THREAD bool holds_heaps_lock, holds_global_lock;
+
 static struct lm_heap *heap_acquire(void)
 {
+    if (holds_heaps_lock)
+        return NULL;
     lm_spin_lock(&heaps_lock);
+    holds_heaps_lock = true;
     struct lm_heap *h = abandoned_heaps;
     if (h) {
         abandoned_heaps = h->next_abandoned;
@@ -206,6 +216,7 @@ static struct lm_heap *heap_acquire(void)
     } else {
         h = heap_new();
     }
+    holds_heaps_lock = false;
     lm_spin_unlock(&heaps_lock);
     return h;
 }
@@ -252,8 +263,14 @@ void *lm_small_alloc(unsigned cls, size_t size)
     struct lm_heap *h = lm_tls_heap;
     void *p;
     if (lm_unlikely(h == &lm_dead_heap)) {
+        if (holds_global_lock) {
+            errno = ENOMEM;
+            return NULL;
+        }
         lm_spin_lock(&global_lock);
+        holds_global_lock = true;
         p = class_alloc(&global_heap, cls, size);
+        holds_global_lock = false;
         lm_spin_unlock(&global_lock);
     } else {
         if (lm_unlikely(h == &lm_empty_heap)) {

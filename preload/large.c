@@ -3,9 +3,11 @@
  *
  * Dirty bookkeeping: a LARGE record's `dirty` counts pages from the head
  * that may be resident.  A span reused from the cache may hold more resident
- * pages than the new block needs; a tail of more than one unit beyond the
- * block is given back at once, so reuse never pins memory the block does
- * not cover.  calloc skips the memset on pages that are known zero.
+ * pages than the new block needs (its "slack"); slack is kept while the
+ * span allocator's cache budget allows (so churning blocks of varying size
+ * reuse pages without faults) and given back at once otherwise, so reuse
+ * never pins memory beyond the budget.  calloc skips the memset on pages
+ * that are known zero.
  */
 #include "large.h"
 #include "block.h"
@@ -37,11 +39,16 @@ void *lm_large_alloc(size_t size, size_t align, bool zero)
     uint32_t pages = pages_of(size);
     if (zero && dirty)
         memset(p, 0, dirty < pages ? (size_t)dirty * LM_PAGE_SIZE : size);
-    if (dirty > pages + PAGES_PER_UNIT) {
-        lm_os_purge(p + (size_t)pages * LM_PAGE_SIZE, (size_t)(dirty - pages) * LM_PAGE_SIZE);
-        dirty = pages;
-    }
     struct lm_unit *u = &lm_units[head];
+    u->slack = 0;
+    if (dirty > pages) {
+        if (lm_span_keep_slack(dirty - pages)) {
+            u->slack = (uint16_t)(dirty - pages);
+        } else {
+            lm_os_purge(p + (size_t)pages * LM_PAGE_SIZE, (size_t)(dirty - pages) * LM_PAGE_SIZE);
+            dirty = pages;
+        }
+    }
     u->size = size;
     u->stack_id = 0;
     u->gen = 0;
@@ -69,6 +76,8 @@ bool lm_large_free(void *p)
     /* The exchange makes two racing frees of one block report, not corrupt. */
     if (__atomic_exchange_n(&u->state, LM_BLOCK_FREE, __ATOMIC_ACQ_REL) != LM_BLOCK_LIVE)
         return false;
+    if (u->slack)
+        lm_span_drop_slack(u->slack);
     lm_span_free(head, u->dirty);
     return true;
 }
@@ -100,5 +109,10 @@ void *lm_large_realloc(void *p, size_t size)
         u->dirty = pages;
     if (u->dirty > need * PAGES_PER_UNIT)
         u->dirty = need * PAGES_PER_UNIT;
+    if (u->slack)
+        lm_span_drop_slack(u->slack);
+    u->slack = 0;
+    if (u->dirty > pages && lm_span_keep_slack(u->dirty - pages))
+        u->slack = (uint16_t)(u->dirty - pages);
     return p;
 }

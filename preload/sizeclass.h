@@ -5,8 +5,11 @@
  * Classes are multiples of 16 up to 128 (8 classes), then 4 per doubling
  * (160, 192, 224, 256, 320, ...) up to LM_SMALL_MAX: worst-case internal
  * rounding 25%, typically ~11%.  Requests above LM_SMALL_MAX are "large"
- * and get whole 256 KiB units (large.c).  LM_SMALL_MAX = 32 KiB keeps at
- * least 7 blocks per arena; see README "Design choices" for the measurement.
+ * and get whole 256 KiB units (large.c).  LM_SMALL_MAX = 64 KiB (3 blocks
+ * per arena at the top class): with 32 KiB, blocks of 32-64 KiB took a
+ * whole unit each and a churn of mixed sizes up to 1 MiB re-faulted the
+ * unused tails of recycled units (wl_mixed: 10x slower than glibc); see
+ * README "Design choices".
  *
  * Every class size is a multiple of 16 (malloc's alignment guarantee), and
  * an arena's data area starts at the class's natural alignment (lowest set
@@ -19,8 +22,8 @@
 
 #include "internal.h"
 
-#define LM_SMALL_MAX     32768u
-#define LM_NUM_CLASSES   40u
+#define LM_SMALL_MAX     65536u
+#define LM_NUM_CLASSES   44u
 
 extern const uint32_t lm_class_size[LM_NUM_CLASSES];
 

@@ -12,6 +12,12 @@
  *   meta_lock  guards the internal-metadata bump allocator; a leaf lock.
  * Fork: prepare takes span_lock then meta_lock; parent releases; the child
  * re-initialises both (the forking thread was the only one left).
+ * Signals: programs call malloc from signal handlers.  A handler that
+ * interrupts its own thread inside span_lock must not wait for it: a
+ * thread-local flag says "this thread holds span_lock", and a re-entered
+ * call then fails softly instead (an allocation returns NULL/ENOMEM, a
+ * free is queued on a lock-free stack that the lock holder drains before
+ * it unlocks).  No signal masking, so no syscalls on the common path.
  */
 #include "span.h"
 #include "atomic.h"
@@ -40,6 +46,37 @@ static uint32_t bins[NUM_BINS];    /* head index + 1 of each bin's first span, 0
 static uint64_t bin_mask;          /* bit i set when bins[i] is non-empty */
 static size_t dirty_total;         /* pages, over all free spans */
 static size_t in_use_units;
+static volatile AO_t slack_pages;  /* resident pages past large blocks' ends */
+
+static LM_THREAD bool holds_span_lock;
+static volatile AO_t deferred_frees;   /* head unit index + 1, linked by .next */
+
+static bool span_lock_enter(void)
+{
+    if (holds_span_lock)
+        return false;       /* a signal handler re-entered this thread */
+    pthread_mutex_lock(&span_lock);
+    holds_span_lock = true;
+    return true;
+}
+
+static void free_locked(uint32_t head, uint32_t len, uint32_t dirty);
+
+static void span_lock_leave(void)
+{
+    while (lm_load_relaxed(&deferred_frees)) {
+        AO_t i = lm_exchange_full(&deferred_frees, 0);
+        while (i) {
+            struct lm_unit *u = &lm_units[i - 1];
+            AO_t next = u->next;
+            in_use_units -= u->span;
+            free_locked((uint32_t)(i - 1), u->span, u->dirty);
+            i = next;
+        }
+    }
+    holds_span_lock = false;
+    pthread_mutex_unlock(&span_lock);
+}
 
 int lm_span_init(void)
 {
@@ -70,9 +107,14 @@ int lm_span_init(void)
     return 0;
 }
 
+/* Free pages kept resident for reuse: large_cache_mb at most, and no more
+ * than 16 MiB plus 1/4 of what is in use, so a program's peak RSS stays
+ * close to its live data (glibc keeps about as much in its free lists). */
 static size_t dirty_budget_pages(void)
 {
-    return (size_t)lm_options.large_cache_mb * ((1u << 20) / LM_PAGE_SIZE);
+    size_t opt = (size_t)lm_options.large_cache_mb * ((1u << 20) / LM_PAGE_SIZE);
+    size_t rel = (16u << 20) / LM_PAGE_SIZE + in_use_units * PAGES_PER_UNIT / 4;
+    return opt < rel ? opt : rel;
 }
 
 static unsigned bin_of(uint32_t len) { return len < NUM_BINS - 1 ? len : NUM_BINS - 1; }
@@ -230,7 +272,21 @@ static void free_locked(uint32_t head, uint32_t len, uint32_t dirty)
     bin_insert(head, len, dirty);
     size_t budget = dirty_budget_pages();
     if (dirty_total > budget)
-        purge_locked(budget / 2);
+        purge_locked(budget - budget / 4);
+}
+
+/* Slack may use up to the cache budget on top of the free pages. */
+bool lm_span_keep_slack(uint32_t pages)
+{
+    if (lm_load_relaxed(&slack_pages) + pages > dirty_budget_pages())
+        return false;
+    lm_fetch_add(&slack_pages, pages);
+    return true;
+}
+
+void lm_span_drop_slack(uint32_t pages)
+{
+    lm_fetch_add(&slack_pages, (AO_t)0 - pages);
 }
 
 static void mark_large(uint32_t head, uint32_t from, uint32_t n)
@@ -245,7 +301,8 @@ uint32_t lm_span_alloc(uint32_t n, uint32_t align_units, uint8_t kind, uint32_t 
 {
     if (n == 0 || n > unit_count)
         return UINT32_MAX;
-    pthread_mutex_lock(&span_lock);
+    if (!span_lock_enter())
+        return UINT32_MAX;
     uint32_t head = UINT32_MAX;
     if (align_units <= 1) {
         head = bins_take(n);
@@ -262,25 +319,36 @@ uint32_t lm_span_alloc(uint32_t n, uint32_t align_units, uint8_t kind, uint32_t 
         in_use_units += n;
         *dirty_pages = lm_units[head].dirty;
     }
-    pthread_mutex_unlock(&span_lock);
+    span_lock_leave();
     return head;
 }
 
 void lm_span_free(uint32_t head, uint32_t dirty_pages)
 {
-    pthread_mutex_lock(&span_lock);
     uint32_t len = lm_units[head].span;
-    in_use_units -= len;
     if (dirty_pages > len * PAGES_PER_UNIT)
         dirty_pages = len * PAGES_PER_UNIT;
+    if (!span_lock_enter()) {
+        /* Re-entered from a signal handler: queue it for the holder. */
+        struct lm_unit *u = &lm_units[head];
+        u->dirty = dirty_pages;
+        AO_t top;
+        do {
+            top = lm_load_relaxed(&deferred_frees);
+            u->next = (uint32_t)top;
+        } while (!lm_cas_full(&deferred_frees, top, head + 1));
+        return;
+    }
+    in_use_units -= len;
     free_locked(head, len, dirty_pages);
-    pthread_mutex_unlock(&span_lock);
+    span_lock_leave();
 }
 
 bool lm_span_grow(uint32_t head, uint32_t n)
 {
     bool ok = false;
-    pthread_mutex_lock(&span_lock);
+    if (!span_lock_enter())
+        return false;
     struct lm_unit *h = &lm_units[head];
     uint32_t len = h->span, right = head + len, need = n - len;
     if (n <= len) {
@@ -305,13 +373,14 @@ bool lm_span_grow(uint32_t head, uint32_t n)
         h->span = n;
         in_use_units += need;
     }
-    pthread_mutex_unlock(&span_lock);
+    span_lock_leave();
     return ok;
 }
 
 void lm_span_shrink(uint32_t head, uint32_t n)
 {
-    pthread_mutex_lock(&span_lock);
+    if (!span_lock_enter())
+        return;             /* keeping the tail is always correct */
     struct lm_unit *h = &lm_units[head];
     uint32_t len = h->span;
     if (n > 0 && n < len) {
@@ -321,16 +390,17 @@ void lm_span_shrink(uint32_t head, uint32_t n)
         in_use_units -= len - n;
         free_locked(head + n, len - n, dirty > keep ? dirty - keep : 0);
     }
-    pthread_mutex_unlock(&span_lock);
+    span_lock_leave();
 }
 
 size_t lm_span_purge_all(void)
 {
-    pthread_mutex_lock(&span_lock);
+    if (!span_lock_enter())
+        return 0;
     size_t before = dirty_total;
     purge_locked(0);
     size_t released = (before - dirty_total) * LM_PAGE_SIZE;
-    pthread_mutex_unlock(&span_lock);
+    span_lock_leave();
     return released;
 }
 
@@ -373,17 +443,20 @@ void *lm_meta_alloc(size_t size)
 void lm_span_atfork_prepare(void)
 {
     pthread_mutex_lock(&span_lock);
+    holds_span_lock = true;
     lm_spin_lock(&meta_lock);
 }
 
 void lm_span_atfork_parent(void)
 {
     lm_spin_unlock(&meta_lock);
+    holds_span_lock = false;
     pthread_mutex_unlock(&span_lock);
 }
 
 void lm_span_atfork_child(void)
 {
     lm_spin_reset(&meta_lock);
+    holds_span_lock = false;
     pthread_mutex_init(&span_lock, NULL);
 }

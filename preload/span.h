@@ -56,7 +56,7 @@ struct lm_unit {
     uint32_t dirty;      /* FREE / LARGE: pages from the head that may be resident */
     uint8_t state;       /* LARGE: block state (block.h) */
     uint8_t gen;         /* LARGE: generation and scan bits */
-    uint16_t flags;
+    uint16_t slack;      /* LARGE: resident pages past the block's end */
 };
 
 /* Set once by lm_span_init, read-only afterwards. */
@@ -99,6 +99,13 @@ void lm_span_free(uint32_t head, uint32_t dirty_pages);
 bool lm_span_grow(uint32_t head, uint32_t n);
 /* Shrinks a LARGE span to n units, freeing the tail. */
 void lm_span_shrink(uint32_t head, uint32_t n);
+
+/* Resident pages a large block's span holds past the block's end (a cached
+ * span reused for a smaller block) count against the same budget as free
+ * dirty pages.  keep: true if `pages` more fit (they are then counted),
+ * false if the caller must purge them.  drop: they are gone or freed. */
+bool lm_span_keep_slack(uint32_t pages);
+void lm_span_drop_slack(uint32_t pages);
 
 /* Gives back every dirty free page; returns the bytes released. */
 size_t lm_span_purge_all(void);

@@ -7,7 +7,6 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -96,18 +95,6 @@ uint64_t lm_os_random(void)
     v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ull;
     v = (v ^ (v >> 27)) * 0x94d049bb133111ebull;
     return v ^ (v >> 31);
-}
-
-void lm_os_block_signals(sigset_t *saved)
-{
-    sigset_t all;
-    sigfillset(&all);
-    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, saved, _NSIG / 8);
-}
-
-void lm_os_restore_signals(const sigset_t *saved)
-{
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, saved, NULL, _NSIG / 8);
 }
 
 pid_t lm_os_gettid(void) { return (pid_t)syscall(SYS_gettid); }

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <signal.h>
 
 #define LM_PAGE_SIZE 4096u
 
@@ -34,12 +33,6 @@ const char *lm_os_getenv(const char *name);
 uint64_t lm_os_random(void);
 pid_t lm_os_gettid(void);
 pid_t lm_os_getpid(void);
-/* Blocks every signal in the calling thread, saving the old mask; and puts
- * it back.  Used around the few locks a signal handler's malloc could need,
- * so a handler never waits for the thread it interrupted. */
-void lm_os_block_signals(sigset_t *saved);
-void lm_os_restore_signals(const sigset_t *saved);
-
 /* Monotonic clock in nanoseconds. */
 uint64_t lm_os_now_ns(void);
 

@@ -1,12 +1,14 @@
 /*
  * badfree.c - one report per bad free (see badfree.h).
  *
- * Signal-safe and lock-free: formatting on the stack, write(2) through
- * lm_log, an atomic counter for the rate limit.  Reports obey
- * report_bad_free=0.
+ * Lock-free: formatting on the stack, write(2) through lm_log, an atomic
+ * counter for the rate limit.  The call stack is captured with libunwind
+ * and printed with dladdr (backtrace.c): callers hold no allocator lock,
+ * as backtrace.h requires.  Reports obey report_bad_free=0.
  */
 #include "badfree.h"
 #include "atomic.h"
+#include "backtrace.h"
 #include "log.h"
 #include "options.h"
 
@@ -35,4 +37,8 @@ void lm_report_bad_free(const char *fn, const void *p, enum lm_bad_free why)
         return;
     }
     lm_log("%s(%p): invalid pointer: %s; ignored", fn, p, reason(why));
+    uintptr_t pcs[32];
+    int frames = lm_backtrace(pcs, (int)LM_ARRAY_LEN(pcs), 1);
+    if (frames > 0)
+        lm_backtrace_print(pcs, frames);
 }

@@ -215,9 +215,14 @@ static int ensure_committed(uint32_t end)
 
 static uint32_t bump_take(uint32_t n, uint32_t align)
 {
-    uint32_t start = (uint32_t)lm_align_up(bump, align);
-    if (start < bump || (uint64_t)start + n > unit_count)
+    /* Alignment is of the address, not of the unit index: the region
+     * itself is only unit-aligned. */
+    uintptr_t at = lm_align_up(lm_region_base + ((uintptr_t)bump << LM_UNIT_SHIFT),
+                               (uintptr_t)align << LM_UNIT_SHIFT);
+    uint64_t start64 = (at - lm_region_base) >> LM_UNIT_SHIFT;
+    if (start64 + n > unit_count)
         return UINT32_MAX;
+    uint32_t start = (uint32_t)start64;
     if (ensure_committed(start + n) != 0)
         return UINT32_MAX;
     if (start > bump)

@@ -78,7 +78,7 @@ if ((DO_BUILD)); then
 fi
 BIN=$BUILD/bench-bin
 mkdir -p "$BIN"
-for src in "$ROOT"/tests/bench/*.c; do
+for src in "$ROOT"/tests/bench/wl_*.c "$ROOT"/tests/bench/lm-runstat.c; do
   exe=$BIN/$(basename "$src" .c)
   if [[ ! -x $exe || $src -nt $exe ]]; then
     gcc -O2 -g -Wall -Wextra -pthread -o "$exe" "$src" ||

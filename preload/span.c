@@ -108,12 +108,12 @@ int lm_span_init(void)
 }
 
 /* Free pages kept resident for reuse: large_cache_mb at most, and no more
- * than 16 MiB plus 1/4 of what is in use, so a program's peak RSS stays
+ * than 32 MiB plus 1/4 of what is in use, so a program's peak RSS stays
  * close to its live data (glibc keeps about as much in its free lists). */
 static size_t dirty_budget_pages(void)
 {
     size_t opt = (size_t)lm_options.large_cache_mb * ((1u << 20) / LM_PAGE_SIZE);
-    size_t rel = (16u << 20) / LM_PAGE_SIZE + in_use_units * PAGES_PER_UNIT / 4;
+    size_t rel = (32u << 20) / LM_PAGE_SIZE + in_use_units * PAGES_PER_UNIT / 4;
     return opt < rel ? opt : rel;
 }
 

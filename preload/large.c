@@ -90,6 +90,10 @@ size_t lm_large_usable(const void *p)
 
 void *lm_large_realloc(void *p, size_t size)
 {
+    if (size > lm_region_size) {        /* no span can hold it; p stays */
+        errno = ENOMEM;
+        return NULL;
+    }
     uint32_t head = lm_unit_index(p);
     struct lm_unit *u = &lm_units[head];
     uint32_t need = units_of(size), have = u->span, pages = pages_of(size);

@@ -1,0 +1,142 @@
+# cases.sh - the programs the integration tests run, one case per ctest.
+# Sourced by run_compare.sh (see there for the protocol); not a program.
+#
+# For a case NAME:
+#   prepare_NAME ARGS...  optional; runs once, without the preload, in the
+#                         empty directory $LM_DATA, to generate input files.
+#   run_NAME ARGS...      runs once per plain or preloaded run, in a fresh
+#                         empty directory (the current one, also $HOME), with
+#                         a fixed environment.  Everything it prints, and its
+#                         exit status, must be the same in every run: the
+#                         harness runs it plainly twice to check that.
+# ARGS are the extra arguments given to run_compare.sh (CMake passes the
+# paths of the programs it built).  $LM_SRC is this directory.
+#
+# Keep runs deterministic without normalising output: fixed seeds, fixed
+# dates, sorted hash iteration, and `exec` for a program that may die by a
+# signal (bash would otherwise print a "Terminated" line with a PID).
+
+# -- python3: threads, json, sqlite3 (:memory:), zlib, hashlib, gc ----------
+run_python() {
+    exec /usr/bin/python3 -I -B "$LM_SRC/workload.py"
+}
+
+# -- perl: hashes, regexes, sort, sprintf ----------------------------------
+run_perl() {
+    exec /usr/bin/perl "$LM_SRC/workload.pl"
+}
+
+# -- bash: pipelines, subshells, process substitution, jobs ----------------
+run_bash() {
+    exec /bin/bash "$LM_SRC/workload.sh"
+}
+
+# -- git: a generated repository with fixed identities and dates -----------
+run_git() {
+    export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+    export GIT_AUTHOR_NAME="Ada Author" GIT_AUTHOR_EMAIL=ada@example.org
+    export GIT_COMMITTER_NAME="Carl Committer" GIT_COMMITTER_EMAIL=carl@example.org
+    local day
+    git init -q -b main repo && cd repo || return
+    git config user.useConfigOnly true
+    for day in 01 02 03 04 05 06; do
+        export GIT_AUTHOR_DATE="2024-01-$day 12:00:00 +0000" GIT_COMMITTER_DATE="2024-01-$day 13:00:00 +0000"
+        seq 1 $((day * 400)) | awk -v d="$day" '{ print "line " $1 " of day " d }' > "file$day.txt"
+        seq 1 2000 | awk -v d="$day" '{ print ($1 % d == 0) ? "changed " d : "same " $1 }' > common.txt
+        mkdir -p "dir$((10#$day % 3))" && echo "day $day" > "dir$((10#$day % 3))/note.txt"
+        git add -A && git commit -q -m "day $day" -m "Adds file$day.txt and rewrites common.txt."
+        if [ "$day" = 03 ]; then
+            git tag -a v1 -m "version one"
+            git checkout -q -b side
+            echo "side work" > side.txt && git add side.txt && git commit -q -m "side branch"
+            git checkout -q main
+        fi
+    done
+    export GIT_COMMITTER_DATE="2024-01-07 09:00:00 +0000" GIT_AUTHOR_DATE="2024-01-07 09:00:00 +0000"
+    git merge -q --no-edit side
+    git log --graph --stat --format='%H %an <%ae> %ad%n  %s%n  committed by %cn at %cd' --date=iso-strict
+    git log --format='%h %s' v1..main
+    git diff --stat v1 main
+    git diff HEAD~3 HEAD -- common.txt | head -60
+    git show --format=fuller HEAD~1 | head -30
+    git blame -s common.txt | sed -n '1,12p'
+    git grep -c "day 05"
+    git describe --tags
+    git rev-list --count --all
+    git -c pack.threads=2 gc -q --aggressive
+    git count-objects -v | grep -v '^size'   # sizes depend on the pack
+    git fsck --full --strict && echo "fsck ok"
+    git archive --format=tar HEAD | tar -tf - | sort
+}
+
+# -- gcc: compile a generated C file and run the result --------------------
+prepare_gcc() {
+    # 500 functions with loops, switch statements and string tables: enough
+    # work for cc1's own allocator and GC.
+    awk 'BEGIN {
+        print "#include <stdio.h>\n#include <string.h>\n#include <stdlib.h>";
+        for (f = 0; f < 500; f++) {
+            printf "static const char *names%d[] = { \"a%d\", \"bb%d\", \"ccc%d\" };\n", f, f, f, f;
+            printf "static long fn%d(long x) {\n  long acc = %d;\n", f, f;
+            printf "  for (int i = 0; i < %d; i++) {\n    switch ((x + i) %% 4) {\n", 3 + f % 7;
+            printf "    case 0: acc += x * %d; break;\n    case 1: acc ^= (long)strlen(names%d[i %% 3]); break;\n", f % 13 + 1, f;
+            printf "    case 2: acc = acc * 31 + i; break;\n    default: acc -= %d;\n    }\n  }\n", f % 17;
+            printf "  return acc %% 1000003;\n}\n";
+        }
+        print "int main(int argc, char **argv) {\n  long x = argc > 1 ? atol(argv[1]) : 7, sum = 0;";
+        for (f = 0; f < 500; f++) printf "  sum += fn%d(x + %d);\n", f, f;
+        print "  printf(\"sum %ld\\n\", sum);\n  return (int)(sum % 256) == 0;\n}";
+    }' > "$LM_DATA/gen.c"
+}
+run_gcc() {
+    cp "$LM_DATA/gen.c" gen.c
+    gcc -std=gnu11 -O2 -g -Wall -Wextra -c gen.c -o gen.o || return
+    gcc -O0 -c "$LM_SRC/../programs/signals.c" -o signals.o || return
+    gcc gen.o -o gen || return
+    ./gen 11
+    ./gen 12345
+    sha256sum gen.o signals.o gen
+}
+
+# -- sort --parallel=2 on ~50 MB -------------------------------------------
+prepare_sort() {
+    awk 'BEGIN {
+        srand(20240611);
+        for (i = 0; i < 1400000; i++)
+            printf "%08d %s %.6f line-%d\n", int(rand() * 100000000),
+                   substr("abcdefghijklmnopqrstuvwxyz", int(rand() * 22) + 1, 5), rand(), i;
+    }' > "$LM_DATA/big.txt"
+}
+run_sort() {
+    mkdir -p tmp
+    # Default buffer: sort first asks malloc for a huge block and copes
+    # with NULL; then a small buffer, which forces temporary files and merges.
+    LC_ALL=C sort --parallel=2 "$LM_DATA/big.txt" | sha256sum
+    LC_ALL=C sort --parallel=2 -S 8M -T tmp -k2,2 -k3,3r "$LM_DATA/big.txt" | sha256sum
+    LC_ALL=C.UTF-8 sort --parallel=2 -S 32M -T tmp -n -u "$LM_DATA/big.txt" | tail -2
+    ls tmp | wc -l
+}
+
+# -- xz -T2: compress, list, decompress, compare ---------------------------
+prepare_xz() {
+    awk 'BEGIN {
+        srand(7);
+        for (i = 0; i < 300000; i++)
+            printf "%d %s %x\n", i, substr("lorem ipsum dolor sit amet consectetur", int(rand() * 30) + 1, 8), int(rand() * 65536);
+    }' > "$LM_DATA/in.txt"
+}
+run_xz() {
+    cp "$LM_DATA/in.txt" in.txt
+    xz -T2 -2 --block-size=1MiB -k in.txt || return
+    xz -l in.txt.xz
+    sha256sum in.txt.xz
+    xz -T2 -dc in.txt.xz > out.txt || return
+    cmp in.txt out.txt && echo "round trip ok"
+    xz -T2 -2e --format=xz --check=sha256 -c in.txt | xz -T2 -d | sha256sum
+    sha256sum in.txt
+}
+
+# -- programs built by tests/programs --------------------------------------
+run_cxx_threads_regex() { exec "$1"; }
+run_signals() { exec "$1"; }
+run_leak_demo() { exec "$1"; }

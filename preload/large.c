@@ -25,7 +25,7 @@ void *lm_large_alloc(size_t size, size_t align, bool zero)
 {
     if (size == 0)
         size = 1;
-    if (size > lm_region_size) {
+    if (size > lm_region_size || align > lm_region_size) {
         errno = ENOMEM;
         return NULL;
     }

@@ -34,29 +34,22 @@
 
 #include <stddef.h>
 
-struct lm_options lm_options = {
+/* The defaults, as an initializer list expanded from options.def. */
 #define LM_OPT_BOOL(name, def, help) .name = (def),
 #define LM_OPT_UINT(name, def, lo, hi, help) .name = (def),
 #define LM_OPT_STR(name, def, help) .name = def,
 #define LM_OPT_ENUM(name, def, choices, help) .name = (def),
+struct lm_options lm_options = {
 #include "options.def"
-#undef LM_OPT_BOOL
-#undef LM_OPT_UINT
-#undef LM_OPT_STR
-#undef LM_OPT_ENUM
 };
 
 static const struct lm_options lm_options_defaults = {
-#define LM_OPT_BOOL(name, def, help) .name = (def),
-#define LM_OPT_UINT(name, def, lo, hi, help) .name = (def),
-#define LM_OPT_STR(name, def, help) .name = def,
-#define LM_OPT_ENUM(name, def, choices, help) .name = (def),
 #include "options.def"
+};
 #undef LM_OPT_BOOL
 #undef LM_OPT_UINT
 #undef LM_OPT_STR
 #undef LM_OPT_ENUM
-};
 
 enum opt_type { OPT_BOOL, OPT_UINT, OPT_STR, OPT_ENUM };
 

@@ -15,20 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "wl_rng.h"
+
 struct node {
     struct node *next;
     uint32_t size;
     uint32_t tag;
 };
 
-static uint64_t rng = 0xabcdef;
-static inline uint64_t rnd(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 struct node **heap;     /* global root: everything stays reachable */
 
@@ -49,6 +43,7 @@ static struct node *make(size_t live, uint64_t r)
 
 int main(int argc, char **argv)
 {
+    rng = 0xabcdef;
     double scale = argc > 1 ? atof(argv[1]) : 1.0;
     size_t live = (size_t)(1.5e6 * scale);
     long churn = (long)(4e6 * scale);

@@ -14,22 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "wl_rng.h"
+
 #define WINDOW 4096
 
-static uint64_t rng = 0x77;
-static inline uint64_t rnd(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static unsigned char *slot[WINDOW];
 static size_t len[WINDOW];
 
 int main(int argc, char **argv)
 {
+    rng = 0x77;
     double scale = argc > 1 ? atof(argv[1]) : 1.0;
     long n = (long)(3e6 * scale);
     unsigned long long sum = 0;

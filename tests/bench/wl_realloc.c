@@ -14,16 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "wl_rng.h"
+
 #define BUFS 64
 
-static uint64_t rng = 0x5eed;
-static inline uint64_t rnd(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static size_t target(void)
 {
@@ -37,6 +31,7 @@ static size_t target(void)
 
 int main(int argc, char **argv)
 {
+    rng = 0x5eed;
     double scale = argc > 1 ? atof(argv[1]) : 1.0;
     unsigned long long budget = (unsigned long long)(128.0 * scale * (1 << 20));
     unsigned long long grown = 0, reallocs = 0, sum = 0;

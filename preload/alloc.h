@@ -18,10 +18,13 @@
 void *lm_malloc_slow(size_t size) LM_NOINLINE;
 void lm_free_slow(void *p) LM_NOINLINE;
 
-/* Marks block idx of a live and writes its record; the next block of the
- * free list gets its record's line prefetched for the next malloc. */
+/* Marks block b of a live and writes its record.  The free-list link left
+ * in the block's first word is cleared: it points at the next free block,
+ * usually the next one handed out, and the conservative marker would take
+ * it for a pointer the program holds (a leak hidden behind it). */
 LM_INLINE void lm_arena_hand_out(struct lm_arena *a, lm_block_t *b, size_t size)
 {
+    b->next = NULL;
     uint32_t idx = lm_arena_index(a, b);
     uint64_t *live = &lm_arena_live(a)[idx >> 6];
     lm_bits_store(live, lm_bits_load(live) | (1ull << (idx & 63)));

@@ -15,6 +15,8 @@ static bool arena_ref(const struct lm_arena *a, uint32_t unit, uint32_t idx, str
     out->size = lm_arena_req_size(a, idx);
     out->unit = unit;
     out->index = idx;
+    out->stack_id = a->meta[idx].stack_id;
+    out->gen = a->meta[idx].gen;
     out->large = false;
     return true;
 }
@@ -52,6 +54,8 @@ bool lm_lookup_block(uintptr_t p, struct lm_block_ref *out)
     out->size = u->size;
     out->unit = head;
     out->index = 0;
+    out->stack_id = u->stack_id;
+    out->gen = u->gen;
     out->large = true;
     return true;
 }
@@ -85,6 +89,8 @@ void lm_foreach_live_block(void (*fn)(const struct lm_block_ref *b, void *arg), 
         ref.size = lm_units[unit].size;
         ref.unit = unit;
         ref.index = 0;
+        ref.stack_id = lm_units[unit].stack_id;
+        ref.gen = lm_units[unit].gen;
         ref.large = true;
         fn(&ref, arg);
     }

@@ -18,6 +18,8 @@ struct lm_block_ref {
     size_t size;         /* the size the program asked for */
     uint32_t unit;       /* arena unit, or the large block's head unit */
     uint32_t index;      /* block index inside its arena (0 for large) */
+    uint32_t stack_id;   /* allocation stack in the stack depot (0: none) */
+    uint8_t gen;         /* generation and scan bits (block.h) */
     bool large;
 };
 

@@ -66,10 +66,14 @@ static void block_of(uint32_t unit, uint32_t idx, struct lm_block_ref *b)
         const struct lm_arena *a = lm_unit_addr(unit);
         b->start = (uintptr_t)lm_arena_block(a, idx);
         b->size = lm_arena_req_size(a, idx);
+        b->stack_id = a->meta[idx].stack_id;
+        b->gen = a->meta[idx].gen;
         b->large = false;
     } else {
         b->start = (uintptr_t)lm_unit_addr(unit);
         b->size = lm_units[unit].size;
+        b->stack_id = lm_units[unit].stack_id;
+        b->gen = lm_units[unit].gen;
         b->large = true;
     }
 }

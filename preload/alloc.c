@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <string.h>
 
+LM_THREAD uint32_t lm_tls_stack_id;
+
 void *lm_malloc_slow(size_t size)
 {
     if (lm_unlikely(!lm_init())) {
@@ -111,6 +113,7 @@ void *lm_realloc(void *p, size_t size)
         uint32_t bs = a->block_size;
         if (size <= bs && (size > bs / 2 || bs <= 64)) {
             a->meta[idx].size = (uint16_t)size;      /* stays in place */
+            a->meta[idx].stack_id = lm_tls_stack_id;
             return p;
         }
         void *q = lm_malloc(size);

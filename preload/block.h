@@ -27,6 +27,11 @@ struct lm_meta {
     uint8_t flags;
 };
 
+/* The allocation stack of the request being served on this thread, set by
+ * the exported entry points (interpose*.c) before they allocate and written
+ * into the block's record when it is handed out (0: no stack). */
+extern __thread __attribute__((tls_model("initial-exec"))) uint32_t lm_tls_stack_id;
+
 /* A free small block links to the next one through its first word. */
 typedef struct lm_block {
     struct lm_block *next;

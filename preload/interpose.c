@@ -6,6 +6,7 @@
  * alloc.h; nothing else happens here.  Thread-safe as alloc.h is.
  */
 #include "alloc.h"
+#include "capture.h"
 #include "log.h"
 
 #include <errno.h>
@@ -13,12 +14,32 @@
 #include <stdio.h>
 #include <string.h>
 
-LM_EXPORT void *malloc(size_t size) { return lm_malloc(size); }
+LM_EXPORT void *malloc(size_t size)
+{
+    lm_capture_stack();
+    return lm_malloc(size);
+}
 LM_EXPORT void free(void *p) { lm_free(p); }
-LM_EXPORT void *calloc(size_t n, size_t size) { return lm_calloc(n, size); }
-LM_EXPORT void *realloc(void *p, size_t size) { return lm_realloc(p, size); }
-LM_EXPORT void *memalign(size_t align, size_t size) { return lm_memalign(align, size); }
-LM_EXPORT void *aligned_alloc(size_t align, size_t size) { return lm_memalign(align, size); }
+LM_EXPORT void *calloc(size_t n, size_t size)
+{
+    lm_capture_stack();
+    return lm_calloc(n, size);
+}
+LM_EXPORT void *realloc(void *p, size_t size)
+{
+    lm_capture_stack();
+    return lm_realloc(p, size);
+}
+LM_EXPORT void *memalign(size_t align, size_t size)
+{
+    lm_capture_stack();
+    return lm_memalign(align, size);
+}
+LM_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+    lm_capture_stack();
+    return lm_memalign(align, size);
+}
 LM_EXPORT size_t malloc_usable_size(void *p) { return lm_usable_size(p); }
 
 LM_EXPORT void *reallocarray(void *p, size_t n, size_t size)
@@ -28,6 +49,7 @@ LM_EXPORT void *reallocarray(void *p, size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    lm_capture_stack();
     return lm_realloc(p, total);
 }
 
@@ -36,6 +58,7 @@ LM_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     if (!lm_is_pow2(align) || align % sizeof(void *) != 0)
         return EINVAL;
     int saved = errno;
+    lm_capture_stack();
     void *p = lm_memalign(align, size);
     if (!p)
         return ENOMEM;
@@ -44,7 +67,11 @@ LM_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     return 0;
 }
 
-LM_EXPORT void *valloc(size_t size) { return lm_memalign(4096, size); }
+LM_EXPORT void *valloc(size_t size)
+{
+    lm_capture_stack();
+    return lm_memalign(4096, size);
+}
 
 LM_EXPORT void *pvalloc(size_t size)
 {
@@ -53,15 +80,37 @@ LM_EXPORT void *pvalloc(size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    lm_capture_stack();
     return lm_memalign(4096, rounded ? rounded : 4096);
 }
 
-LM_EXPORT void *__libc_malloc(size_t size) { return lm_malloc(size); }
+LM_EXPORT void *__libc_malloc(size_t size)
+{
+    lm_capture_stack();
+    return lm_malloc(size);
+}
 LM_EXPORT void __libc_free(void *p) { lm_free(p); }
-LM_EXPORT void *__libc_calloc(size_t n, size_t size) { return lm_calloc(n, size); }
-LM_EXPORT void *__libc_realloc(void *p, size_t size) { return lm_realloc(p, size); }
-LM_EXPORT void *__libc_memalign(size_t align, size_t size) { return lm_memalign(align, size); }
-LM_EXPORT void *__libc_valloc(size_t size) { return valloc(size); }
+LM_EXPORT void *__libc_calloc(size_t n, size_t size)
+{
+    lm_capture_stack();
+    return lm_calloc(n, size);
+}
+LM_EXPORT void *__libc_realloc(void *p, size_t size)
+{
+    lm_capture_stack();
+    return lm_realloc(p, size);
+}
+LM_EXPORT void *__libc_memalign(size_t align, size_t size)
+{
+    lm_capture_stack();
+    return lm_memalign(align, size);
+}
+LM_EXPORT void *__libc_valloc(size_t size)
+{
+    lm_capture_stack();
+    return lm_memalign(4096, size);
+}
+
 LM_EXPORT void *__libc_pvalloc(size_t size) { return pvalloc(size); }
 LM_EXPORT void cfree(void *p) { lm_free(p); }
 

@@ -9,6 +9,7 @@
  * program uses operator new; they are looked up only on that failure path.
  */
 #include "alloc.h"
+#include "capture.h"
 
 #include <dlfcn.h>
 
@@ -35,12 +36,14 @@ LM_COLD static void *new_failed(size_t size, size_t align)
 
 static inline void *new_plain(size_t size)
 {
+    lm_capture_stack();
     void *p = lm_malloc(size);
     return lm_likely(p != NULL) ? p : new_failed(size, 0);
 }
 
 static inline void *new_aligned(size_t size, size_t align)
 {
+    lm_capture_stack();
     void *p = lm_memalign(align, size);
     return lm_likely(p != NULL) ? p : new_failed(size, align);
 }
@@ -48,12 +51,12 @@ static inline void *new_aligned(size_t size, size_t align)
 /* new */
 LM_EXPORT void *_Znwm(size_t n) { return new_plain(n); }
 LM_EXPORT void *_Znam(size_t n) { return new_plain(n); }
-LM_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *nt) { (void)nt; return lm_malloc(n); }
-LM_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const void *nt) { (void)nt; return lm_malloc(n); }
+LM_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *nt) { (void)nt; lm_capture_stack(); return lm_malloc(n); }
+LM_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const void *nt) { (void)nt; lm_capture_stack(); return lm_malloc(n); }
 LM_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t al) { return new_aligned(n, al); }
 LM_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t al) { return new_aligned(n, al); }
-LM_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void *nt) { (void)nt; return lm_memalign(al, n); }
-LM_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void *nt) { (void)nt; return lm_memalign(al, n); }
+LM_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void *nt) { (void)nt; lm_capture_stack(); return lm_memalign(al, n); }
+LM_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void *nt) { (void)nt; lm_capture_stack(); return lm_memalign(al, n); }
 
 /* delete */
 LM_EXPORT void _ZdlPv(void *p) { lm_free(p); }

@@ -50,7 +50,7 @@ void *lm_large_alloc(size_t size, size_t align, bool zero)
         }
     }
     u->size = size;
-    u->stack_id = 0;
+    u->stack_id = lm_tls_stack_id;
     u->gen = 0;
     u->dirty = dirty > pages ? dirty : pages;
     __atomic_store_n(&u->state, LM_BLOCK_LIVE, __ATOMIC_RELEASE);
@@ -109,6 +109,7 @@ void *lm_large_realloc(void *p, size_t size)
         return q;
     }
     u->size = size;
+    u->stack_id = lm_tls_stack_id;
     if (u->dirty < pages)
         u->dirty = pages;
     if (u->dirty > need * PAGES_PER_UNIT)

@@ -17,7 +17,7 @@
 
 # Debian packages: build, unit tests, and the programs the integration
 # tests run (python3 brings its sqlite3 module with libpython3.X-stdlib).
-LM_PACKAGES=(cmake gcc g++ make pkg-config libunwind-dev libatomic-ops-dev libcmocka-dev
+LM_PACKAGES=(cmake gcc g++ make pkg-config libunwind-dev libatomic-ops-dev libcmocka-dev libdw-dev
              python3 perl git xz-utils coreutils bash)
 
 LM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

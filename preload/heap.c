@@ -30,6 +30,7 @@
 #include "heap.h"
 #include "alloc.h"
 #include "badfree.h"
+#include "threads.h"
 #include "options.h"
 #include "log.h"
 #include "os.h"
@@ -245,6 +246,7 @@ static void heap_thread_exit(void *arg)
 {
     struct lm_heap *h = arg;
     lm_tls_heap = &lm_dead_heap;
+    lm_threads_unregister_self();
     heap_trim(h);
     lm_spin_lock(&heaps_lock);
     h->abandoned = true;
@@ -282,6 +284,8 @@ void *lm_small_alloc(unsigned cls, size_t size)
             lm_tls_heap = h;
             /* May allocate (keys >= 32): the heap is already in place. */
             pthread_setspecific(heap_key, h);
+            /* Stack bounds and TLS for the leak check's roots. */
+            lm_threads_register_self();
         }
         p = class_alloc(h, cls, size);
     }

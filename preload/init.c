@@ -11,9 +11,14 @@
  * The constructor registers pthread_atfork handlers (registration may
  * allocate, so it is not done inside malloc).  Lock order, taken in this
  * order by prepare and released by parent / reset by child:
- *   heap global_lock -> heaps_lock -> span_lock -> meta_lock
+ *   stop lock -> thread registry -> heap global_lock -> heaps_lock ->
+ *   span_lock -> meta_lock
+ * The destructor runs the exit-time leak check (leakcheck.c).
  */
 #include "alloc.h"
+#include "leakcheck.h"
+#include "stopworld.h"
+#include "threads.h"
 #include "atomic.h"
 #include "log.h"
 #include "options.h"
@@ -58,6 +63,7 @@ static bool init_slow(void)
         lm_store_relaxed(&init_tid, (AO_t)lm_os_gettid());
         lm_options_init();
         open_log_path();
+        lm_leakcheck_set_pid();
         lm_arena_secret = lm_os_random() | 1;
         lm_arena_init_classes();
         int err = lm_span_init();
@@ -89,6 +95,8 @@ bool lm_init(void)
 
 static void fork_prepare(void)
 {
+    lm_stopworld_atfork_prepare();
+    lm_threads_atfork_prepare();
     lm_heap_atfork_prepare();
     lm_span_atfork_prepare();
 }
@@ -97,16 +105,29 @@ static void fork_parent(void)
 {
     lm_span_atfork_parent();
     lm_heap_atfork_parent();
+    lm_threads_atfork_parent();
+    lm_stopworld_atfork_parent();
 }
 
 static void fork_child(void)
 {
     lm_span_atfork_child();
     lm_heap_atfork_child();
+    lm_threads_atfork_child();
+    lm_stopworld_atfork_child();
+    lm_leakcheck_atfork_child();
 }
 
 __attribute__((constructor(101))) static void lm_constructor(void)
 {
     lm_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* Runs at exit() and on return from main, after the program's atexit
+ * handlers and its libraries' destructors (a preloaded object is finalised
+ * last), before libc flushes stdio. */
+__attribute__((destructor(101))) static void lm_destructor(void)
+{
+    lm_leakcheck_at_exit();
 }

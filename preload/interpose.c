@@ -7,12 +7,15 @@
  */
 #include "alloc.h"
 #include "capture.h"
+#include "leakcheck.h"
 #include "log.h"
 
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 LM_EXPORT void *malloc(size_t size)
 {
@@ -113,6 +116,33 @@ LM_EXPORT void *__libc_valloc(size_t size)
 
 LM_EXPORT void *__libc_pvalloc(size_t size) { return pvalloc(size); }
 LM_EXPORT void cfree(void *p) { lm_free(p); }
+
+/* Only the preloaded library checks at exit (lm_core is also linked into
+ * unit tests). */
+__attribute__((constructor(102))) static void arm_exit_check(void)
+{
+    lm_leakcheck_arm_exit();
+}
+
+/* ---- process exit ---------------------------------------------------
+ * A program that calls _exit/_Exit itself skips atexit handlers and
+ * destructors, so the check runs here.  (exit() reaches libc's _exit
+ * internally, not through these symbols.)  vfork children call _exit
+ * too: lm_leakcheck_at_exit leaves them alone. */
+
+LM_EXPORT __attribute__((noreturn)) void _exit(int status)
+{
+    lm_leakcheck_at_exit();
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+LM_EXPORT __attribute__((noreturn)) void _Exit(int status)
+{
+    lm_leakcheck_at_exit();
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
 
 /* ---- glibc extensions ------------------------------------------------ */
 

@@ -444,6 +444,18 @@ enum lm_mark_state lm_mark_block_state(const struct lm_mark_result *res, const s
     return (enum lm_mark_state)st_get(res->state, b->unit, b->index);
 }
 
+bool lm_mark_possible_to_reachable(struct lm_mark_result *res, const struct lm_block_ref *b)
+{
+    if (lm_mark_block_state(res, b) != LM_MARK_POSSIBLE)
+        return false;
+    st_set(res->state, b->unit, b->index, LM_MARK_REACHABLE);
+    res->possible.blocks--;
+    res->possible.bytes -= b->size;
+    res->reachable.blocks++;
+    res->reachable.bytes += b->size;
+    return true;
+}
+
 enum lm_mark_state lm_mark_state_at(const struct lm_mark_result *res, uintptr_t p)
 {
     struct lm_block_ref b;

@@ -98,6 +98,12 @@ enum lm_mark_state lm_mark_state_at(const struct lm_mark_result *res, uintptr_t 
 enum lm_mark_state lm_mark_block_state(const struct lm_mark_result *res,
                                        const struct lm_block_ref *b);
 
+/* Reclassifies a POSSIBLE block as REACHABLE (counts follow); false if
+ * it was not possible.  For blocks the runtime itself holds through a
+ * known interior pointer (glibc's DTV, see leakcheck.c).  Blocks it points
+ * to keep their own state. */
+bool lm_mark_possible_to_reachable(struct lm_mark_result *res, const struct lm_block_ref *b);
+
 /* ---- leaked blocks, for the reporter ---- */
 
 LM_INLINE uint32_t lm_mark_leaked_count(const struct lm_mark_result *res)

@@ -33,15 +33,12 @@ static int remap_to(lm_mmvec_t *v, size_t bytes)
         if (err)
             return err;
     } else {
-        long r = syscall(SYS_mremap, v->data, v->map_bytes, bytes, MREMAP_MAYMOVE);
-        if (r == -1) {
+        if (lm_os_remap(v->data, v->map_bytes, bytes, &p) != 0) {
             /* Fallback: fresh mapping + copy of the used part. */
             if (lm_os_map(bytes, &p) != 0)
                 return ENOMEM;
             __builtin_memcpy(p, v->data, v->hiwater * v->elem_size);
             lm_os_unmap(v->data, v->map_bytes);
-        } else {
-            p = (void *)r;
         }
     }
     v->data = p;

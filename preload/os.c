@@ -6,6 +6,8 @@
 #include "os.h"
 #include "internal.h"
 
+#include <atomic_ops.h>
+
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -54,13 +56,108 @@ int lm_os_purge(void *p, size_t n)
     return syscall(SYS_madvise, p, n, MADV_DONTNEED) == 0 ? 0 : errno;
 }
 
+/* ---- leakmark's own mappings ------------------------------------------
+ * Every mapping leakmark makes for itself goes through lm_os_map /
+ * lm_os_remap / lm_os_unmap and is recorded here, so the root scan can
+ * leave it out (our memory is never a root).  While a leak check gathers
+ * its roots, ranges we unmap or move are kept as "graveyard" entries: a
+ * snapshot of /proc/self/maps taken earlier in the check may still list
+ * them, and they must not be scanned once gone. */
+#define OWN_MAX 2048u
+struct own_range { uintptr_t lo, hi; bool dead; };
+static struct own_range own[OWN_MAX];
+static unsigned own_count;
+static volatile AO_TS_t own_lock = AO_TS_INITIALIZER;
+static bool keep_graveyard;
+
+static void own_lock_take(void)
+{
+    while (AO_test_and_set_acquire(&own_lock) != AO_TS_CLEAR)
+        ;
+}
+static void own_lock_drop(void) { AO_CLEAR(&own_lock); }
+
+static void own_add(uintptr_t lo, size_t n)
+{
+    own_lock_take();
+    unsigned i;
+    for (i = 0; i < own_count && !own[i].dead; i++)
+        ;
+    if (i == own_count && own_count < OWN_MAX)
+        own_count++;
+    if (i < own_count)
+        own[i] = (struct own_range){ lo, lo + n, false };
+    own_lock_drop();
+}
+
+static void own_remove(uintptr_t lo, size_t n)
+{
+    own_lock_take();
+    for (unsigned i = 0; i < own_count; i++) {
+        if (own[i].dead || own[i].lo != lo)
+            continue;
+        if (keep_graveyard) {
+            own[i].dead = true;
+        } else {
+            own[i] = own[--own_count];
+        }
+        (void)n;
+        break;
+    }
+    own_lock_drop();
+}
+
+void lm_os_own_graveyard(bool keep)
+{
+    own_lock_take();
+    keep_graveyard = keep;
+    if (!keep) {
+        for (unsigned i = 0; i < own_count;) {
+            if (own[i].dead)
+                own[i] = own[--own_count];
+            else
+                i++;
+        }
+    }
+    own_lock_drop();
+}
+
+/* fn may map or unmap (it runs on a snapshot, without the lock); callers
+ * are serialised by the leak check. */
+void lm_os_foreach_own(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg)
+{
+    static struct own_range snap[OWN_MAX];
+    own_lock_take();
+    unsigned n = own_count;
+    for (unsigned i = 0; i < n; i++)
+        snap[i] = own[i];
+    own_lock_drop();
+    for (unsigned i = 0; i < n; i++)
+        fn(snap[i].lo, snap[i].hi, arg);
+}
+
 int lm_os_map(size_t n, void **out)
 {
-    return (int)raw_mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, out);
+    int err = (int)raw_mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, out);
+    if (!err)
+        own_add((uintptr_t)*out, n);
+    return err;
+}
+
+int lm_os_remap(void *old, size_t old_n, size_t new_n, void **out)
+{
+    long r = syscall(SYS_mremap, old, old_n, new_n, MREMAP_MAYMOVE);
+    if (r == -1)
+        return errno;
+    own_remove((uintptr_t)old, old_n);
+    own_add((uintptr_t)r, new_n);
+    *out = (void *)r;
+    return 0;
 }
 
 int lm_os_unmap(void *p, size_t n)
 {
+    own_remove((uintptr_t)p, n);
     return syscall(SYS_munmap, p, n) == 0 ? 0 : errno;
 }
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <stdbool.h>
 
 #define LM_PAGE_SIZE 4096u
 
@@ -23,9 +24,16 @@ int lm_os_commit(void *p, size_t n);
 /* Gives the pages of [p, p+n) back to the kernel; they stay mapped and read
  * as zero afterwards. */
 int lm_os_purge(void *p, size_t n);
-/* Plain anonymous read-write mapping for leakmark's own metadata. */
+/* Plain anonymous read-write mapping for leakmark's own metadata; resized
+ * (may move); given back.  All three keep the registry of our own mappings
+ * that the root scan leaves out. */
 int lm_os_map(size_t n, void **out);
+int lm_os_remap(void *old, size_t old_n, size_t new_n, void **out);
 int lm_os_unmap(void *p, size_t n);
+/* Calls fn for every mapping leakmark owns (and, while the graveyard is
+ * kept, every one it unmapped or moved since): ranges never to scan. */
+void lm_os_foreach_own(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
+void lm_os_own_graveyard(bool keep);
 
 /* environ lookup without libc's getenv (safe before libc is set up). */
 const char *lm_os_getenv(const char *name);

@@ -259,6 +259,7 @@ static size_t maps_find(const lm_mmvec_t *maps, uintptr_t addr)
 
 struct phdr_ctx {
     lm_mmvec_t *segs;          /* struct lm_root, raw segments */
+    struct lm_roots *roots;    /* for excluding our own segments */
     unsigned index;
     int err;
 };
@@ -282,8 +283,21 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
     unsigned index = c->index++;
     /* Our own data, unless lm_core lives in the executable (unit tests):
      * then the executable's globals are the program's. */
-    if (index != 0 && object_is_ours(info))
+    if (index != 0 && object_is_ours(info)) {
+        /* Not a root, and not an MMAP root either: the part of our .bss
+         * past the file shows up in /proc/self/maps as anonymous memory
+         * (and holds values such as lm_region_base). */
+        for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+            const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+            if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ph->p_memsz == 0)
+                continue;
+            uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+            if (c->roots)
+                lm_roots_exclude(c->roots, lm_align_down(lo, LM_PAGE_SIZE),
+                                 lm_align_up(lo + ph->p_memsz, LM_PAGE_SIZE));
+        }
         return 0;
+    }
     for (unsigned i = 0; i < info->dlpi_phnum && !c->err; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || !(ph->p_flags & PF_R) ||
@@ -299,7 +313,7 @@ int lm_roots_collect_globals(struct lm_roots *r)
 {
     lm_mmvec_t segs = LM_MMVEC_INIT(sizeof(struct lm_root));
     lm_mmvec_t maps = LM_MMVEC_INIT(sizeof(struct map_ent));
-    struct phdr_ctx c = { &segs, 0, 0 };
+    struct phdr_ctx c = { .segs = &segs, .roots = r };
     dl_iterate_phdr(phdr_cb, &c);
     int err = c.err ? c.err : read_maps(&maps);
     if (!err) {
@@ -396,6 +410,19 @@ static int add_resident(struct lm_roots *r, uintptr_t lo, uintptr_t hi)
     return err;
 }
 
+struct own_cuts {
+    lm_mmvec_t *cuts;
+    int err;
+};
+
+/* leakmark's own mappings, live or moved/unmapped during this check. */
+static void cut_own(uintptr_t lo, uintptr_t hi, void *arg)
+{
+    struct own_cuts *oc = arg;
+    if (!oc->err)
+        oc->err = push_range(oc->cuts, lo, hi, 0);
+}
+
 int lm_roots_collect_mmap(struct lm_roots *r)
 {
     lm_mmvec_t maps = LM_MMVEC_INIT(sizeof(struct map_ent));
@@ -412,6 +439,11 @@ int lm_roots_collect_mmap(struct lm_roots *r)
             err = push_range(&cuts, k, k + lm_align_up(units, LM_PAGE_SIZE), 0);
         if (!err)
             err = push_range(&cuts, u, u + lm_align_up(units * sizeof(struct lm_unit), LM_PAGE_SIZE), 0);
+    }
+    if (!err) {
+        struct own_cuts oc = { &cuts, 0 };
+        lm_os_foreach_own(cut_own, &oc);
+        err = oc.err;
     }
     for (size_t i = 0; i < r->ranges.len && !err; i++) {
         const struct lm_root *x = lm_roots_at(r, i);

@@ -102,6 +102,10 @@ int lm_span_init(void)
     lm_unit_kind = kinds;
     lm_units = records;
     unit_count = (uint32_t)units;
+    /* Unit 0 is never handed out: its address is lm_region_base, a value
+     * leakmark's own code keeps in registers and on its stack, which a
+     * conservative scan would take for a start pointer to the block there. */
+    bump = committed = 1;      /* (it stays PROT_NONE) */
     lm_region_base = (uintptr_t)base;
     lm_region_size = size;          /* last: lm_in_region() is false until now */
     return 0;

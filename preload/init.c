@@ -16,6 +16,7 @@
  * The destructor runs the exit-time leak check (leakcheck.c).
  */
 #include "alloc.h"
+#include "backtrace.h"
 #include "leakcheck.h"
 #include "stopworld.h"
 #include "threads.h"
@@ -93,8 +94,13 @@ bool lm_init(void)
     return init_slow();
 }
 
+/* Set in prepare: the parent has other threads, one of which may hold
+ * libunwind's lock at the fork; the child then records no stacks. */
+static bool fork_from_threads;
+
 static void fork_prepare(void)
 {
+    fork_from_threads = lm_threads_count() > 1;
     lm_stopworld_atfork_prepare();
     lm_threads_atfork_prepare();
     lm_heap_atfork_prepare();
@@ -116,6 +122,8 @@ static void fork_child(void)
     lm_threads_atfork_child();
     lm_stopworld_atfork_child();
     lm_leakcheck_atfork_child();
+    if (fork_from_threads)
+        lm_backtrace_disable();
 }
 
 __attribute__((constructor(101))) static void lm_constructor(void)

@@ -8,9 +8,13 @@
 #include "alloc.h"
 #include "capture.h"
 #include "leakcheck.h"
+#include "atomic.h"
+#include "backtrace.h"
 #include "log.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
@@ -117,10 +121,37 @@ LM_EXPORT void *__libc_valloc(size_t size)
 LM_EXPORT void *__libc_pvalloc(size_t size) { return pvalloc(size); }
 LM_EXPORT void cfree(void *p) { lm_free(p); }
 
+/* ---- dl_iterate_phdr ---------------------------------------------------
+ * A callback that allocates would capture a stack while this thread holds
+ * the loader lock; libunwind may then wait for its own lock, held by a
+ * thread that waits for the loader lock (backtrace.c's safety argument).
+ * So no capture on this thread while the program iterates. */
+typedef int (*lm_phdr_cb)(struct dl_phdr_info *, size_t, void *);
+static int (*real_dl_iterate_phdr)(lm_phdr_cb, void *);
+static volatile AO_t resolving_phdr;
+
+LM_EXPORT int dl_iterate_phdr(lm_phdr_cb cb, void *data)
+{
+    lm_backtrace_thread_block();
+    if (lm_unlikely(!real_dl_iterate_phdr)) {
+        /* dlsym may allocate; a nested call during resolution sees none. */
+        if (lm_cas_full(&resolving_phdr, 0, 1)) {
+            real_dl_iterate_phdr = (int (*)(lm_phdr_cb, void *))dlsym(RTLD_NEXT, "dl_iterate_phdr");
+            lm_store_rel(&resolving_phdr, 0);
+        }
+    }
+    int r = real_dl_iterate_phdr ? real_dl_iterate_phdr(cb, data) : 0;
+    lm_backtrace_thread_unblock();
+    return r;
+}
+
 /* Only the preloaded library checks at exit (lm_core is also linked into
  * unit tests). */
 __attribute__((constructor(102))) static void arm_exit_check(void)
 {
+    int (*real)(lm_phdr_cb, void *) = (int (*)(lm_phdr_cb, void *))dlsym(RTLD_NEXT, "dl_iterate_phdr");
+    if (real)
+        real_dl_iterate_phdr = real;
     lm_leakcheck_arm_exit();
 }
 

@@ -91,35 +91,18 @@ LM_EXPORT void *pvalloc(size_t size)
     return lm_memalign(4096, rounded ? rounded : 4096);
 }
 
-LM_EXPORT void *__libc_malloc(size_t size)
-{
-    lm_capture_stack();
-    return lm_malloc(size);
-}
-LM_EXPORT void __libc_free(void *p) { lm_free(p); }
-LM_EXPORT void *__libc_calloc(size_t n, size_t size)
-{
-    lm_capture_stack();
-    return lm_calloc(n, size);
-}
-LM_EXPORT void *__libc_realloc(void *p, size_t size)
-{
-    lm_capture_stack();
-    return lm_realloc(p, size);
-}
-LM_EXPORT void *__libc_memalign(size_t align, size_t size)
-{
-    lm_capture_stack();
-    return lm_memalign(align, size);
-}
-LM_EXPORT void *__libc_valloc(size_t size)
-{
-    lm_capture_stack();
-    return lm_memalign(4096, size);
-}
-
-LM_EXPORT void *__libc_pvalloc(size_t size) { return pvalloc(size); }
-LM_EXPORT void cfree(void *p) { lm_free(p); }
+/* glibc's own names for the same entry points (some programs call them
+ * directly): aliases, so each is the very same function (the capture's
+ * frame count stays right). */
+#define LM_ALIAS(target) __attribute__((alias(#target), copy(target), visibility("default")))
+void *__libc_malloc(size_t size) LM_ALIAS(malloc);
+void __libc_free(void *p) LM_ALIAS(free);
+void *__libc_calloc(size_t n, size_t size) LM_ALIAS(calloc);
+void *__libc_realloc(void *p, size_t size) LM_ALIAS(realloc);
+void *__libc_memalign(size_t align, size_t size) LM_ALIAS(memalign);
+void *__libc_valloc(size_t size) LM_ALIAS(valloc);
+void *__libc_pvalloc(size_t size) LM_ALIAS(pvalloc);
+void cfree(void *p) LM_ALIAS(free);
 
 /* ---- dl_iterate_phdr ---------------------------------------------------
  * A callback that allocates would capture a stack while this thread holds

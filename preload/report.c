@@ -9,10 +9,19 @@
  * one 64 KiB output buffer shared by the text and the JSON writer (the text
  * is flushed before the JSON starts).
  *
+ * Suppressions (suppress.h): the file named by lm_options.suppressions is
+ * read at the start of every report; leaked nodes it hides (matched, or
+ * held by a suppressed block) and matching possible blocks join no group:
+ * they are counted in the view's suppressed_* and taken out of their
+ * kind's counts, and a cycle of suppressed nodes is not shown (all members
+ * of an SCC are suppressed together, since they reach each other).
+ *
  * Invariants: every leaked node and every possible block belongs to
- * exactly one group; rank[] is a permutation of the groups; the JSON
- * "leaks" index of a group is its rank.  Nothing here runs inside malloc
- * or a signal handler (libdwfl mallocs, see symbolize.h).
+ * exactly one group, or is suppressed (node_group NO_GROUP); rank[] is a
+ * permutation of the groups; the JSON "leaks" index of a group is its
+ * rank; the view's counts are the mark's minus what was suppressed.
+ * Nothing here runs inside malloc or a signal handler (libdwfl mallocs,
+ * see symbolize.h).
  */
 #include "report.h"
 #include "jsonw.h"
@@ -20,6 +29,7 @@
 #include "options.h"
 #include "os.h"
 #include "stackdepot.h"
+#include "suppress.h"
 #include "symbolize.h"
 
 #include <errno.h>
@@ -52,8 +62,19 @@ struct group {
     uint32_t shown_in;          /* text: 1 + cycle whose member printed the stack */
 };
 
+/* The numbers the report shows: the mark's, minus suppressed blocks. */
+struct view {
+    struct lm_mark_count live, reachable, possible, leaked, definite, indirect;
+    uint32_t cycles;
+    size_t sup_blocks, sup_bytes;   /* the caller's (info) + ours */
+};
+
 struct ctx {
     const struct lm_mark_result *res;
+    struct view v;
+    struct lm_supp_set supp;
+    lm_mmvec_t node_supp;       /* uint8_t per leaked node (LM_SUPP_NODE_*),
+                                 * empty when nothing is suppressed */
     const lm_leakgraph_t *g;    /* NULL when !graph_ok */
     lm_mmvec_t groups;          /* struct group */
     lm_mmvec_t index;           /* uint32_t slot + 1, 0 = empty; pow2 size */
@@ -135,17 +156,64 @@ static void add_block(struct ctx *c, uint8_t kind, const struct lm_block_ref *b,
         u32(&c->node_group)[node] = s;
 }
 
+static bool node_suppressed(const struct ctx *c, uint32_t node)
+{
+    return c->node_supp.len && ((const uint8_t *)c->node_supp.data)[node];
+}
+
+static void sub(struct lm_mark_count *m, size_t bytes)
+{
+    m->blocks--;
+    m->bytes -= bytes;
+}
+
+static void suppress_block(struct ctx *c, uint8_t kind, const struct lm_block_ref *b)
+{
+    c->v.sup_blocks++;
+    c->v.sup_bytes += b->size;
+    if (kind == K_POSSIBLE) {
+        sub(&c->v.possible, b->size);
+        return;
+    }
+    sub(kind == K_DEFINITE ? &c->v.definite : &c->v.indirect, b->size);
+    sub(&c->v.leaked, b->size);
+}
+
 static void leaked_cb(uint32_t node, const struct lm_block_ref *b,
                       enum lm_leak_kind kind, bool in_cycle, void *arg)
 {
-    add_block(arg, kind == LM_LEAK_INDIRECT ? K_INDIRECT : K_DEFINITE, b, in_cycle, node);
+    struct ctx *c = arg;
+    uint8_t k = kind == LM_LEAK_INDIRECT ? K_INDIRECT : K_DEFINITE;
+    if (node_suppressed(c, node)) {
+        suppress_block(c, k, b);
+        u32(&c->node_group)[node] = NO_GROUP;
+        return;
+    }
+    add_block(c, k, b, in_cycle, node);
 }
 
 static void possible_cb(const struct lm_block_ref *b, void *arg)
 {
     struct ctx *c = arg;
-    if (lm_mark_block_state(c->res, b) == LM_MARK_POSSIBLE)
-        add_block(c, K_POSSIBLE, b, false, NO_GROUP);
+    if (lm_mark_block_state(c->res, b) != LM_MARK_POSSIBLE)
+        return;
+    uint32_t r = lm_supp_match(&c->supp, b->stack_id, LM_SUPP_POSSIBLE);
+    if (r != LM_SUPP_NONE) {
+        lm_supp_hit(&c->supp, r, 1, b->size);
+        suppress_block(c, K_POSSIBLE, b);
+        return;
+    }
+    add_block(c, K_POSSIBLE, b, false, NO_GROUP);
+}
+
+/* SCC s is a cycle the report shows (not suppressed). */
+static bool cycle_shown(const struct ctx *c, uint32_t s)
+{
+    if (!lm_leakgraph_scc_is_cycle(c->g, s))
+        return false;
+    uint32_t cnt;
+    const uint32_t *m = lm_leakgraph_scc_members(c->g, s, &cnt);
+    return cnt && !node_suppressed(c, m[0]);
 }
 
 /* Slot of the group of the first member of the root SCC owning node v's
@@ -165,7 +233,7 @@ static void holds_cb(uint32_t node, const struct lm_block_ref *b,
 {
     struct ctx *c = arg;
     (void)in_cycle;
-    if (kind != LM_LEAK_INDIRECT)
+    if (kind != LM_LEAK_INDIRECT || u32(&c->node_group)[node] == NO_GROUP)
         return;
     uint32_t og = owner_group(c, node);
     if (og == NO_GROUP)
@@ -204,12 +272,18 @@ static int build_groups(struct ctx *c)
     uint32_t n = lm_mark_leaked_count(c->res);
     if (lm_mmvec_resize(&c->node_group, n))
         return ENOMEM;
+    if (!lm_supp_empty(&c->supp) && lm_supp_leaked_nodes(&c->supp, c->res, &c->node_supp))
+        lm_mmvec_free(&c->node_supp);     /* ENOMEM: suppress no leaked node */
     lm_mark_foreach_leaked(c->res, leaked_cb, c);
     lm_foreach_live_block(possible_cb, c);
     if (c->err)
         return c->err;
-    if (c->g)
+    if (c->g) {
         lm_mark_foreach_leaked(c->res, holds_cb, c);
+        c->v.cycles = 0;
+        for (uint32_t s = 0, nscc = lm_leakgraph_scc_count(c->g); s < nscc; s++)
+            c->v.cycles += cycle_shown(c, s);
+    }
     size_t ng = c->groups.len;
     if (lm_mmvec_resize(&c->order, ng) || lm_mmvec_resize(&c->rank, ng))
         return ENOMEM;
@@ -394,8 +468,7 @@ static void text_group(struct ctx *c, struct lm_bufw *w, uint32_t slot)
     lm_bufw_puts(w, "\n");
 }
 
-static void text_summary(struct lm_bufw *w, const struct lm_mark_result *r,
-                         const struct lm_report_info *info)
+static void text_summary(struct lm_bufw *w, const struct view *r)
 {
     if (!r->leaked.blocks && !r->possible.blocks) {
         lm_bufw_printf(w, "SUMMARY: leakmark: no leaks (%zu block%s, %zu bytes still reachable",
@@ -408,14 +481,14 @@ static void text_summary(struct lm_bufw *w, const struct lm_mark_result *r,
                        r->cycles, plural(r->cycles), r->possible.bytes, r->possible.blocks,
                        r->reachable.bytes, r->reachable.blocks);
     }
-    if (info->suppressed_blocks)
-        lm_bufw_printf(w, ", suppressed %zu in %zu", info->suppressed_bytes, info->suppressed_blocks);
+    if (r->sup_blocks)
+        lm_bufw_printf(w, ", suppressed %zu in %zu", r->sup_bytes, r->sup_blocks);
     lm_bufw_puts(w, r->leaked.blocks || r->possible.blocks ? "\n" : ")\n");
 }
 
 static void write_text(struct ctx *c, struct lm_bufw *w, const struct lm_report_info *info)
 {
-    const struct lm_mark_result *r = c->res;
+    const struct view *r = &c->v;
     int pid = (int)lm_os_getpid();
     if (r->leaked.blocks || r->possible.blocks) {
         lm_bufw_printf(w, "==%d== leakmark: %zu bytes lost in %zu block%s (definite %zu, indirect %zu),"
@@ -426,7 +499,7 @@ static void write_text(struct ctx *c, struct lm_bufw *w, const struct lm_report_
         if (c->g) {
             uint32_t id = 0, nscc = lm_leakgraph_scc_count(c->g);
             for (uint32_t s = 0; s < nscc; s++) {
-                if (!lm_leakgraph_scc_is_cycle(c->g, s))
+                if (!cycle_shown(c, s))
                     continue;
                 if (id < TEXT_MAX_CYCLES)
                     text_cycle(c, w, s, id);
@@ -441,6 +514,7 @@ static void write_text(struct ctx *c, struct lm_bufw *w, const struct lm_report_
                 if (grp(c, u32(&c->order)[i])->kind == k)
                     text_group(c, w, u32(&c->order)[i]);
     }
+    lm_supp_write_used(&c->supp, w);
     if (lm_options.verbosity >= 2) {
         char a[48], b[48];
         lm_fmt_fixed(a, sizeof a, info->scan_ms, 3);
@@ -448,7 +522,7 @@ static void write_text(struct ctx *c, struct lm_bufw *w, const struct lm_report_
         lm_bufw_printf(w, "==%d== leakmark: %s check: %zu live blocks, %zu bytes; scan %s ms,"
                        " world stopped %s ms\n", pid, info->trigger, r->live.blocks, r->live.bytes, a, b);
     }
-    text_summary(w, r, info);
+    text_summary(w, r);
 }
 
 /* ---- JSON ---- */
@@ -487,7 +561,7 @@ static void json_cycles(struct ctx *c, struct lm_jw *j)
     lm_jw_arr_begin(j);
     uint32_t id = 0, nscc = c->g ? lm_leakgraph_scc_count(c->g) : 0;
     for (uint32_t s = 0; s < nscc; s++) {
-        if (!lm_leakgraph_scc_is_cycle(c->g, s))
+        if (!cycle_shown(c, s))
             continue;
         uint32_t cnt;
         const uint32_t *m = lm_leakgraph_scc_members(c->g, s, &cnt);
@@ -534,7 +608,7 @@ static void json_cycles(struct ctx *c, struct lm_jw *j)
 
 static void write_json(struct ctx *c, struct lm_bufw *w, const struct lm_report_info *info)
 {
-    const struct lm_mark_result *r = c->res;
+    const struct view *r = &c->v;
     struct lm_jw jw, *j = &jw;
     lm_jw_init(j, w, 2);
     lm_jw_obj_begin(j);
@@ -551,8 +625,7 @@ static void write_json(struct ctx *c, struct lm_bufw *w, const struct lm_report_
     json_count(j, "indirect_blocks", "indirect_bytes", r->indirect.blocks, r->indirect.bytes);
     json_count(j, "possible_blocks", "possible_bytes", r->possible.blocks, r->possible.bytes);
     json_count(j, "reachable_blocks", "reachable_bytes", r->reachable.blocks, r->reachable.bytes);
-    json_count(j, "suppressed_blocks", "suppressed_bytes", info->suppressed_blocks,
-               info->suppressed_bytes);
+    json_count(j, "suppressed_blocks", "suppressed_bytes", r->sup_blocks, r->sup_bytes);
     lm_jw_key(j, "cycles"); lm_jw_u64(j, r->cycles);
     lm_jw_key(j, "scan_ms"); lm_jw_fixed(j, info->scan_ms, 3);
     lm_jw_key(j, "pause_ms"); lm_jw_fixed(j, info->pause_ms, 3);
@@ -572,6 +645,7 @@ static void write_json(struct ctx *c, struct lm_bufw *w, const struct lm_report_
     }
     lm_jw_arr_end(j);
     json_cycles(c, j);
+    lm_supp_write_json(&c->supp, j);
     lm_jw_obj_end(j);
     lm_bufw_write(w, "\n", 1);
 }
@@ -663,11 +737,22 @@ int lm_report_write(const struct lm_mark_result *res, const struct lm_report_inf
 
     pthread_mutex_lock(&report_lock);
     struct ctx c = { .res = res, .g = res->graph_ok ? lm_mark_graph(res) : NULL };
+    c.v = (struct view){ .live = res->live, .reachable = res->reachable,
+                         .possible = res->possible, .leaked = res->leaked,
+                         .definite = res->definite, .indirect = res->indirect,
+                         .cycles = res->cycles, .sup_blocks = info.suppressed_blocks,
+                         .sup_bytes = info.suppressed_bytes };
+    const struct view v0 = c.v;
+    lm_supp_init(&c.supp);
+    lm_mmvec_init(&c.node_supp, sizeof(uint8_t));
     lm_mmvec_init(&c.groups, sizeof(struct group));
     lm_mmvec_init(&c.index, sizeof(uint32_t));
     lm_mmvec_init(&c.node_group, sizeof(uint32_t));
     lm_mmvec_init(&c.order, sizeof(uint32_t));
     lm_mmvec_init(&c.rank, sizeof(uint32_t));
+    lm_symbolize_begin();                /* suppressions symbolize too */
+    if (lm_options.suppressions[0])
+        lm_supp_load(&c.supp, lm_options.suppressions);
     int err = build_groups(&c);
 
     char small[1024];
@@ -678,17 +763,20 @@ int lm_report_write(const struct lm_mark_result *res, const struct lm_report_inf
         buf = big;
         cap = OUT_BUF_SIZE;
     }
-    lm_symbolize_begin();
     if (err) {
         lm_log("leak report: out of memory while grouping leaks; summary only");
         c.order.len = 0;
         c.g = NULL;
+        c.v = v0;
+        lm_supp_free(&c.supp);
     }
+    if (info.reported_out)
+        *info.reported_out = c.v.definite.blocks + c.v.indirect.blocks;
     if (text) {
         struct lm_bufw w;
         lm_bufw_init(&w, lm_log_fd(), buf, cap);
         if (err)
-            text_summary(&w, res, &info);
+            text_summary(&w, &c.v);
         else
             write_text(&c, &w, &info);
         lm_bufw_flush(&w);
@@ -707,6 +795,8 @@ int lm_report_write(const struct lm_mark_result *res, const struct lm_report_inf
     lm_mmvec_free(&c.node_group);
     lm_mmvec_free(&c.order);
     lm_mmvec_free(&c.rank);
+    lm_mmvec_free(&c.node_supp);
+    lm_supp_free(&c.supp);
     pthread_mutex_unlock(&report_lock);
     return err;
 }

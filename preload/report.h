@@ -28,7 +28,18 @@
  *  Fields added to schema 1 (allowed: never renamed or removed):
  *    summary.threads_not_stopped;
  *    leaks[].held_by (indirect: index of a definite group that holds it);
- *    cycles[].held_by (a non-root cycle: index of a definite group).
+ *    cycles[].held_by (a non-root cycle: index of a definite group);
+ *    suppressions[] (every rule that hid blocks: type "leak" or
+ *    "valgrind", rule = pattern or block name, line, blocks, bytes).
+ *
+ * Suppressions (suppress.h): with lm_options.suppressions set, the file is
+ * read and parsed at the start of each report (never at start-up).  A
+ * (kind, stack) group it matches, and every leaked block reachable from a
+ * suppressed block (LeakSanitizer's rule), is left out of "leaks",
+ * "cycles" and the kind counts and counted in summary.suppressed_*
+ * (plus info->suppressed_*, what the caller already left out); the text
+ * lists "Suppressions used:" (blocks, bytes, rule) before the SUMMARY
+ * line, which ends with ", suppressed BYTES in BLOCKS".
  *
  * Context and memory: runs after the mark, with the world running again
  * (symbolization - symbolize.h - mallocs through libdwfl and takes the
@@ -48,7 +59,10 @@ struct lm_report_info {
     double scan_ms, pause_ms;       /* whole check; world stopped */
     uint32_t threads_not_stopped;   /* did not answer the stop (the caller
                                      * logs what that means for the scan) */
-    size_t suppressed_blocks, suppressed_bytes;
+    size_t suppressed_blocks, suppressed_bytes;   /* left out by the caller */
+    size_t *reported_out;           /* when non-NULL, receives the definite +
+                                     * indirect blocks the report shows (after
+                                     * suppressions): the exitcode decision */
 };
 
 /* Writes the report(s) for `res` as lm_options asks (report, report_path,

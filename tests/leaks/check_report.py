@@ -7,6 +7,8 @@ Usage:
                   [--functions auto|require|off] [--exe PATH]
                   [--trigger exit] [--report only|main|child] EXPECTATIONS...
                   [--report main|child EXPECTATIONS...]...
+  check_report.py --schema-only --glob PATTERN [--files N] [--main-pid PID]
+                  [--summary-out FILE]
   check_report.py --self-test
 
 Reports.  PATTERN (a shell glob, e.g. DIR/r.*.json) must match --files
@@ -34,7 +36,21 @@ Validation (the contract of shared/REPORT-FORMAT.md, exact types):
   to blocks and bytes, edges (from/to member indexes in range, offset
   within the from member) that make the members one strongly connected
   component (a single member needs a self edge); summary.cycles == number
-  of cycle entries.
+  of cycle entries.  Optional "suppressions" (rules that hid blocks): each
+  with type leak|valgrind, rule str, line int >= 1, blocks int >= 1, bytes
+  int >= 0; their blocks add up to at most summary.suppressed_blocks.
+
+Schema-only mode (--schema-only, for runs of real programs whose reports
+have no expected numbers; no expectations allowed).  PATTERN must match at
+least one report (exactly --files N when given).  Every matched report is
+validated as above; in addition each file name must end in .<pid>.json with
+<pid> equal to the report's "pid" (whatever the prefix), so the pids are
+distinct: a forked child's report is its own.  --main-pid PID requires a
+report of process PID among them.  --summary-out FILE writes one line per
+valid report, tab-separated: pid, exe, trigger, then the summary's integer
+fields in the order live, definite, indirect, possible, reachable,
+suppressed (blocks then bytes each), cycles, then the number of leak
+entries.  Timings (scan_ms, pause_ms) are left out.
 
 Expectations (repeatable, in any section):
   --expect KEY OP VALUE     KEY a summary field, or `leaks` (entries),
@@ -49,6 +65,8 @@ Expectations (repeatable, in any section):
                             (count=0: none).
   --expect-cycle SPEC       keys blocks, bytes, root, count; as above.
   --expect-leak-function F  some leak entry's stack has function F.
+  --expect-suppression SPEC keys type, rule, line, blocks, bytes, count; as
+                            --expect-leak, over the "suppressions" entries.
 Function checks (function= in a SPEC, --expect-leak-function) need
 symbolized stacks: --functions require enforces them, off ignores them,
 auto (default) enforces them only when the report names functions in any
@@ -272,6 +290,37 @@ def validate(rep, path):
         err("summary.cycles is %d but there are %d cycle entries" % (s["cycles"], len(cycles)))
     for i, cy in enumerate(cycles):
         errs.extend(validate_cycle(cy, "cycles[%d]" % i, leaks))
+    errs.extend(validate_suppressions(rep.get("suppressions"), s))
+    return errs
+
+
+def validate_suppressions(sups, s):
+    if sups is None:
+        return []
+    if not isinstance(sups, list):
+        return ["suppressions is not an array"]
+    errs, total = [], 0
+    for i, sp in enumerate(sups):
+        where = "suppressions[%d]" % i
+        if not isinstance(sp, dict):
+            errs.append("%s is not an object" % where)
+            continue
+        if sp.get("type") not in ("leak", "valgrind"):
+            errs.append("%s.type is %r, not leak|valgrind" % (where, sp.get("type")))
+        if not isinstance(sp.get("rule"), str):
+            errs.append("%s.rule is missing or not a string" % where)
+        if not is_int(sp.get("line")) or sp.get("line") < 1:
+            errs.append("%s.line is %r, not an integer >= 1" % (where, sp.get("line")))
+        if not is_int(sp.get("blocks")) or sp.get("blocks") < 1:
+            errs.append("%s.blocks is %r, not an integer >= 1" % (where, sp.get("blocks")))
+        else:
+            total += sp["blocks"]
+        if not is_int(sp.get("bytes")) or sp.get("bytes") < 0:
+            errs.append("%s.bytes is %r, not a non-negative integer" % (where, sp.get("bytes")))
+    sb = s.get("suppressed_blocks")
+    if is_int(sb) and total > sb:
+        errs.append("suppressions hit %d blocks, more than summary.suppressed_blocks %d"
+                    % (total, sb))
     return errs
 
 
@@ -448,6 +497,12 @@ def check_section(rep, exps, functions_mode):
                                     ("blocks", "bytes", "root", "count"), use_functions)
             if not ok:
                 fails.append("expected " + msg)
+        elif kind == "suppression":
+            ok, msg = check_entries(rep.get("suppressions") or [], text, "suppression",
+                                    ("type", "rule", "line", "blocks", "bytes", "count"),
+                                    use_functions)
+            if not ok:
+                fails.append("expected " + msg)
         elif kind == "function":
             if not use_functions:
                 continue
@@ -466,6 +521,11 @@ def describe(rep, path):
             out.append("    leaks[%d]: %-8s %6s blocks %10s bytes%s  in %s" % (
                 i, lk.get("kind"), lk.get("blocks"), lk.get("bytes"),
                 "  in_cycle" if lk.get("in_cycle") else "", top_function(lk)))
+    for sp in rep.get("suppressions", None) or []:
+        if isinstance(sp, dict):
+            out.append("    suppression %s %r (line %s): %s blocks %s bytes" % (
+                sp.get("type"), sp.get("rule"), sp.get("line"), sp.get("blocks"),
+                sp.get("bytes")))
     if len(rep.get("leaks", [])) > 20:
         out.append("    ... %d more leak entries" % (len(rep["leaks"]) - 20))
     for i, cy in enumerate(rep.get("cycles", [])[:10]):
@@ -478,8 +538,8 @@ def describe(rep, path):
 # ---------------------------------------------------------------- driver
 
 def parse_args(argv):
-    opts = {"glob": None, "files": 1, "main_pid": None, "functions": "auto",
-            "exe": None, "trigger": None}
+    opts = {"glob": None, "files": None, "main_pid": None, "functions": "auto",
+            "exe": None, "trigger": None, "schema_only": False, "summary_out": None}
     sections = [["only", []]]
     it = iter(argv)
     for a in it:
@@ -492,6 +552,10 @@ def parse_args(argv):
             opts["glob"] = val()
         elif a == "--files":
             opts["files"] = int(val())
+        elif a == "--schema-only":
+            opts["schema_only"] = True
+        elif a == "--summary-out":
+            opts["summary_out"] = val()
         elif a == "--main-pid":
             opts["main_pid"] = int(val())
         elif a == "--functions":
@@ -518,6 +582,8 @@ def parse_args(argv):
             sections[-1][1].append(("cycle", val()))
         elif a == "--expect-leak-function":
             sections[-1][1].append(("function", val()))
+        elif a == "--expect-suppression":
+            sections[-1][1].append(("suppression", val()))
         else:
             raise Usage("unknown argument %r" % a)
     if not opts["glob"]:
@@ -525,7 +591,75 @@ def parse_args(argv):
     for sel, _ in sections:
         if sel == "main" and opts["main_pid"] is None:
             raise Usage("--report main needs --main-pid")
+    if opts["schema_only"]:
+        if len(sections) > 1 or sections[0][0] != "only" or sections[0][1]:
+            raise Usage("--schema-only takes no --report or expectations")
+    elif opts["summary_out"]:
+        raise Usage("--summary-out needs --schema-only")
+    elif opts["files"] is None:
+        opts["files"] = 1
     return opts, sections
+
+
+SUMMARY_OUT_FIELDS = ("live", "definite", "indirect", "possible", "reachable", "suppressed")
+
+
+def summary_line(rep):
+    s = rep["summary"]
+    cols = [str(rep["pid"]), rep["exe"], rep["trigger"]]
+    for k in SUMMARY_OUT_FIELDS:
+        cols += [str(s[k + "_blocks"]), str(s[k + "_bytes"])]
+    cols += [str(s["cycles"]), str(len(rep["leaks"]))]
+    return "\t".join(c.replace("\t", " ").replace("\n", " ") for c in cols)
+
+
+def run_schema_only(opts, paths, out):
+    """Every report matching the glob is valid and named after its pid."""
+    problems, lines, pids = [], [], {}
+    if opts["files"] is None and not paths:
+        problems.append("no report file matches %s (is the exit-time leak check in the "
+                        "preload, and was the preload loaded?)" % opts["glob"])
+    elif opts["files"] is not None and len(paths) != opts["files"]:
+        problems.append("expected %d report file(s) matching %s, found %d" % (
+            opts["files"], opts["glob"], len(paths)))
+    for p in paths:
+        name = os.path.basename(p)
+        try:
+            with open(p, encoding="utf-8") as f:
+                rep = json.load(f)
+        except (OSError, ValueError) as e:
+            problems.append("%s: not valid JSON: %s" % (p, e))
+            continue
+        errs = validate(rep, p)
+        m = re.search(r"\.(\d+)\.json$", name)
+        if not m:
+            errs.append("file name %s does not end in .<pid>.json" % name)
+        elif is_int(rep.get("pid")) and int(m.group(1)) != rep["pid"]:
+            errs.append("pid %d differs from the pid in the file name %s" % (rep["pid"], name))
+        if errs:
+            problems.append("%s violates the schema-1 contract:" % p)
+            problems.extend("    " + e for e in dict.fromkeys(errs))
+            continue
+        if rep["pid"] in pids:
+            problems.append("%s and %s both hold the report of pid %d"
+                            % (pids[rep["pid"]], name, rep["pid"]))
+        pids[rep["pid"]] = name
+        lines.append(summary_line(rep))
+    named = {int(m.group(1)) for m in (re.search(r"\.(\d+)\.json$", p) for p in paths) if m}
+    if opts["main_pid"] is not None and paths and opts["main_pid"] not in named:
+        problems.append("no valid report of the main process %d among %s" % (
+            opts["main_pid"], ", ".join(sorted(os.path.basename(p) for p in paths))))
+    if opts["summary_out"]:
+        with open(opts["summary_out"], "w", encoding="utf-8") as f:
+            f.writelines(line + "\n" for line in lines)
+    if problems:
+        print("check_report: FAIL", file=out)
+        for pr in problems:
+            print("  " + pr, file=out)
+        return 1
+    print("check_report: OK (%d report%s, schema only)" % (len(paths), "" if len(paths) == 1 else "s"),
+          file=out)
+    return 0
 
 
 def run(argv, out=sys.stdout):
@@ -535,6 +669,8 @@ def run(argv, out=sys.stdout):
         print("check_report: usage: %s" % e, file=out)
         return 2
     paths = sorted(glob.glob(opts["glob"]))
+    if opts["schema_only"]:
+        return run_schema_only(opts, paths, out)
     problems = []
     reports = {}
     if len(paths) != opts["files"]:
@@ -748,6 +884,91 @@ def self_test():
     case("fork: child expectation fails", fork_pair,
          ["--files", "2", "--main-pid", "4242", "--report", "child",
           "--expect", "definite_bytes=196"], 1)
+
+    # --schema-only: every file valid and named after its pid, no expectations.
+    def child_of(r, pid):
+        child = copy.deepcopy(r)
+        child["pid"] = pid
+        return child
+    case("schema-only: one report", None, ["--schema-only", "--main-pid", "4242"], 0)
+    case("schema-only: main and children",
+         lambda r: {"r.4242.json": r, "r.5000.json": child_of(r, 5000),
+                    "r.5001.json": child_of(r, 5001)},
+         ["--schema-only", "--main-pid", "4242"], 0)
+    case("schema-only: exact count", lambda r: {"r.4242.json": r, "r.5000.json": child_of(r, 5000)},
+         ["--schema-only", "--files", "3"], 1)
+    case("schema-only: no report", lambda r: {}, ["--schema-only"], 1)
+    case("schema-only: main pid missing", lambda r: {"r.5000.json": child_of(r, 5000)},
+         ["--schema-only", "--main-pid", "4242"], 1)
+    case("schema-only: a child's report carries the parent's pid",
+         lambda r: {"r.4242.json": r, "r.5000.json": r}, ["--schema-only"], 1)
+    case("schema-only: one invalid among several",
+         lambda r: {"r.4242.json": r, "r.5000.json": dict(child_of(r, 5000), tool="x")},
+         ["--schema-only"], 1)
+    case("schema-only: bad JSON", lambda r: {"r.4242.json": r, "r.5000.json": "{"},
+         ["--schema-only"], 1)
+    case("schema-only: no expectations", None, ["--schema-only", "--expect", "cycles=1"], 2)
+    case("summary-out needs schema-only", None, ["--summary-out", "/dev/null"], 2)
+
+    def lm_named(r):
+        return {"lm.4242.json": r, "lm.77.json": r}
+    rep_dir = tempfile.mkdtemp()
+    try:
+        for fname, rep in lm_named(_sample()).items():
+            with open(os.path.join(rep_dir, fname), "w", encoding="utf-8") as f:
+                json.dump(rep, f)
+        buf = io.StringIO()
+        if run(["--schema-only", "--glob", os.path.join(rep_dir, "lm.*.json")], buf) != 1 \
+                or "lm.77.json" not in buf.getvalue():
+            failures.append("schema-only: pid vs lm.<pid>.json name not checked\n" + buf.getvalue())
+        os.remove(os.path.join(rep_dir, "lm.77.json"))
+        out_file = os.path.join(rep_dir, "summary.tsv")
+        buf = io.StringIO()
+        got = run(["--schema-only", "--glob", os.path.join(rep_dir, "lm.*.json"),
+                   "--summary-out", out_file], buf)
+        with open(out_file, encoding="utf-8") as f:
+            line = f.read()
+        want = "4242\t/x/leak\texit\t7\t400\t4\t196\t2\t90\t0\t0\t1\t114\t0\t0\t1\t3\n"
+        if got != 0 or line != want:
+            failures.append("schema-only: --summary-out wrote %r (exit %d), wanted %r\n%s"
+                            % (line, got, want, buf.getvalue()))
+    finally:
+        for fname in os.listdir(rep_dir):
+            os.remove(os.path.join(rep_dir, fname))
+        os.rmdir(rep_dir)
+
+    def with_supp(r):
+        r["summary"].update(suppressed_blocks=3, suppressed_bytes=122, live_blocks=10,
+                            live_bytes=522)
+        r["suppressions"] = [
+            {"type": "leak", "rule": "hidden_root", "line": 5, "blocks": 1, "bytes": 24},
+            {"type": "valgrind", "rule": "cyc", "line": 9, "blocks": 2, "bytes": 98}]
+        return None
+    case("suppressions: right expectations", with_supp,
+         ["--expect", "suppressed_blocks=3", "--expect", "suppressed_bytes>=100",
+          "--expect-suppression", "type=leak,rule=hidden_root,blocks=1,bytes=24",
+          "--expect-suppression", "type=valgrind,count=1",
+          "--expect-suppression", "rule=nothing,count=0"], 0)
+    case("suppressions: wrong hit count", with_supp,
+         ["--expect-suppression", "rule=hidden_root,blocks=2"], 1)
+    case("suppressions: missing rule", with_supp,
+         ["--expect-suppression", "rule=absent"], 1)
+    case("suppressions: none in the report", None,
+         ["--expect-suppression", "rule=hidden_root"], 1)
+    case("suppressions: bad key", with_supp, ["--expect-suppression", "kind=leak"], 2)
+    supp_breakages = {
+        "type": lambda r: r["suppressions"][0].update(type="lsan"),
+        "rule": lambda r: r["suppressions"][0].pop("rule"),
+        "line": lambda r: r["suppressions"][1].update(line=0),
+        "blocks": lambda r: r["suppressions"][1].update(blocks=0),
+        "more than suppressed": lambda r: r["suppressions"][1].update(blocks=5),
+        "not an array": lambda r: r.update(suppressions={}),
+    }
+    for name, mut in supp_breakages.items():
+        def m(r, mut=mut):
+            with_supp(r)
+            mut(r)
+        case("invalid suppressions: " + name, m, [], 1)
 
     if failures:
         print("check_report self-test: %d failure(s)" % len(failures))

@@ -24,6 +24,7 @@
  * see symbolize.h).
  */
 #include "report.h"
+#include "gen.h"
 #include "jsonw.h"
 #include "log.h"
 #include "options.h"
@@ -57,6 +58,7 @@ struct group {
     uint8_t kind;
     bool in_cycle;
     size_t blocks, bytes;
+    uint32_t gen_blocks[3];     /* blocks per generation: young, middle, old */
     uint32_t owner;             /* indirect: slot of a holding definite group */
     size_t held_blocks, held_bytes;  /* definite: indirect blocks it holds */
     uint32_t shown_in;          /* text: 1 + cycle whose member printed the stack */
@@ -151,6 +153,7 @@ static void add_block(struct ctx *c, uint8_t kind, const struct lm_block_ref *b,
     struct group *g = grp(c, s);
     g->blocks++;
     g->bytes += b->size;
+    g->gen_blocks[lm_gen_of(b->gen) < 3 ? lm_gen_of(b->gen) : 2]++;
     g->in_cycle |= in_cycle;
     if (node != NO_GROUP)
         u32(&c->node_group)[node] = s;
@@ -443,11 +446,25 @@ static void text_cycle(struct ctx *c, struct lm_bufw *w, uint32_t scc, uint32_t 
     lm_bufw_puts(w, "\n");
 }
 
+/* The generation of a group's blocks: its name, or "mixed". */
+static const char *group_generation(const struct group *g)
+{
+    unsigned only = 3, kinds = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        if (g->gen_blocks[i]) {
+            only = i;
+            kinds++;
+        }
+    }
+    return kinds == 1 ? lm_gen_name(only) : "mixed";
+}
+
 static void text_group(struct ctx *c, struct lm_bufw *w, uint32_t slot)
 {
     const struct group *g = grp(c, slot);
-    lm_bufw_printf(w, "%s leak #%u: %zu byte%s in %zu block%s", kind_title[g->kind],
-                   u32(&c->rank)[slot], g->bytes, plural(g->bytes), g->blocks, plural(g->blocks));
+    lm_bufw_printf(w, "%s leak #%u: %zu byte%s in %zu block%s (%s generation)", kind_title[g->kind],
+                   u32(&c->rank)[slot], g->bytes, plural(g->bytes), g->blocks, plural(g->blocks),
+                   group_generation(g));
     if (g->in_cycle)
         lm_bufw_puts(w, ", in a cycle above");
     if (g->owner != NO_GROUP)
@@ -640,6 +657,14 @@ static void write_json(struct ctx *c, struct lm_bufw *w, const struct lm_report_
         json_count(j, "blocks", "bytes", g->blocks, g->bytes);
         lm_jw_key(j, "in_cycle"); lm_jw_bool(j, g->in_cycle);
         if (g->owner != NO_GROUP) { lm_jw_key(j, "held_by"); lm_jw_u64(j, u32(&c->rank)[g->owner]); }
+        lm_jw_key(j, "generation"); lm_jw_str(j, group_generation(g));
+        lm_jw_key(j, "generations");
+        lm_jw_obj_begin(j);
+        for (unsigned k = 0; k < 3; k++) {
+            lm_jw_key(j, lm_gen_name(k));
+            lm_jw_u64(j, g->gen_blocks[k]);
+        }
+        lm_jw_obj_end(j);
         json_stack(j, g->stack_id);
         lm_jw_obj_end(j);
     }

@@ -540,9 +540,9 @@ static void test_json_report(void **state)
     assert_non_null(strstr(text, " in capture_sites "));
     snprintf(line, sizeof line, "test_report.c:%d (", S4.line);
     assert_non_null(strstr(text, line));
-    const char *def = strstr(text, "Definite leak #1: 144 bytes in 3 blocks");
-    const char *ind = strstr(text, "Indirect leak #0: 400 bytes in 2 blocks, held by leak #4");
-    const char *pos = strstr(text, "Possible leak #2: 100 bytes in 1 block");
+    const char *def = strstr(text, "Definite leak #1: 144 bytes in 3 blocks (young generation)");
+    const char *ind = strstr(text, "Indirect leak #0: 400 bytes in 2 blocks (young generation), held by leak #4");
+    const char *pos = strstr(text, "Possible leak #2: 100 bytes in 1 block (young generation)");
     const char *cy = strstr(text, "Leaked cycle #0");
     const char *sm = strstr(text, expected_summary);
     assert_non_null(def);
@@ -554,7 +554,7 @@ static void test_json_report(void **state)
     assert_true(cy < def && def < ind && ind < pos && pos < sm);
     assert_non_null(strstr(text, "it holds 400 indirectly leaked bytes in 2 blocks"));
     /* a cycle's group points at the stack the cycle printed */
-    snprintf(line, sizeof line, "Definite leak #1: 144 bytes in 3 blocks, in a cycle above, allocated"
+    snprintf(line, sizeof line, "Definite leak #1: 144 bytes in 3 blocks (young generation), in a cycle above, allocated"
              " at capture_sites test_report.c:%d (stack shown in cycle #", S1.line);
     assert_non_null(strstr(text, line));
     jfree(root);

@@ -552,8 +552,8 @@ static void test_end_to_end(void **state)
     assert_true(strncmp(text, want, strlen(want)) == 0);
     assert_null(strstr(text, "Leaked cycle"));
     assert_null(strstr(text, "Indirect leak"));
-    assert_non_null(strstr(text, "Definite leak #0: 100 bytes in 1 block, allocated at"));
-    assert_non_null(strstr(text, "Definite leak #1: 32 bytes in 1 block, allocated at"));
+    assert_non_null(strstr(text, "Definite leak #0: 100 bytes in 1 block (young generation), allocated at"));
+    assert_non_null(strstr(text, "Definite leak #1: 32 bytes in 1 block (young generation), allocated at"));
     const char *used = strstr(text, "Suppressions used:\n");
     assert_non_null(used);
     assert_non_null(strstr(used, "        1         16 leak:tree_site\n"));

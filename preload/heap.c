@@ -208,8 +208,9 @@ static struct lm_heap *heap_acquire(void)
 {
     if (holds_heaps_lock)
         return NULL;
+    holds_heaps_lock = true;            /* before taking, after releasing */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     lm_spin_lock(&heaps_lock);
-    holds_heaps_lock = true;
     struct lm_heap *h = abandoned_heaps;
     if (h) {
         abandoned_heaps = h->next_abandoned;
@@ -217,8 +218,9 @@ static struct lm_heap *heap_acquire(void)
     } else {
         h = heap_new();
     }
-    holds_heaps_lock = false;
     lm_spin_unlock(&heaps_lock);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    holds_heaps_lock = false;
     return h;
 }
 
@@ -269,11 +271,13 @@ void *lm_small_alloc(unsigned cls, size_t size)
             errno = ENOMEM;
             return NULL;
         }
+        holds_global_lock = true;       /* before taking, after releasing */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
         lm_spin_lock(&global_lock);
-        holds_global_lock = true;
         p = class_alloc(&global_heap, cls, size);
-        holds_global_lock = false;
         lm_spin_unlock(&global_lock);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        holds_global_lock = false;
     } else {
         if (lm_unlikely(h == &lm_empty_heap)) {
             h = heap_acquire();

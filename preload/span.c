@@ -51,12 +51,17 @@ static volatile AO_t slack_pages;  /* resident pages past large blocks' ends */
 static LM_THREAD bool holds_span_lock;
 static volatile AO_t deferred_frees;   /* head unit index + 1, linked by .next */
 
+/* The flag covers acquiring, holding and releasing: it is set before the
+ * lock is taken and cleared after it is released, so a handler that
+ * interrupts any of the three steps sees it (a signal fence keeps the
+ * compiler from moving the stores across them). */
 static bool span_lock_enter(void)
 {
     if (holds_span_lock)
         return false;       /* a signal handler re-entered this thread */
-    pthread_mutex_lock(&span_lock);
     holds_span_lock = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&span_lock);
     return true;
 }
 
@@ -74,8 +79,9 @@ static void span_lock_leave(void)
             i = next;
         }
     }
-    holds_span_lock = false;
     pthread_mutex_unlock(&span_lock);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    holds_span_lock = false;
 }
 
 int lm_span_init(void)
@@ -459,8 +465,9 @@ void lm_span_atfork_prepare(void)
 void lm_span_atfork_parent(void)
 {
     lm_spin_unlock(&meta_lock);
-    holds_span_lock = false;
     pthread_mutex_unlock(&span_lock);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    holds_span_lock = false;
 }
 
 void lm_span_atfork_child(void)

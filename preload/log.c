@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -335,8 +336,48 @@ int lm_write_all(int fd, const void *buf, size_t len)
 
 static int log_fd = 2;
 
-void lm_log_set_fd(int fd) { __atomic_store_n(&log_fd, fd, __ATOMIC_RELAXED); }
 int lm_log_fd(void) { return __atomic_load_n(&log_fd, __ATOMIC_RELAXED); }
+
+/* What the log fd was when leakmark started: programs close stderr at exit
+ * (coreutils' close_stdout) and may open a file that gets number 2; a
+ * report written there would corrupt the program's file. */
+static struct {
+    bool known;
+    uint64_t dev, ino;
+} log_identity;
+
+static bool fd_identity(int fd, uint64_t *dev, uint64_t *ino)
+{
+    struct stat st;
+    if (fd < 0 || syscall(SYS_fstat, fd, &st) != 0)
+        return false;
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+    return true;
+}
+
+void lm_log_remember_fd(void)
+{
+    log_identity.known = fd_identity(lm_log_fd(), &log_identity.dev, &log_identity.ino);
+}
+
+/* A new log fd is trusted as it is now. */
+void lm_log_set_fd(int fd)
+{
+    __atomic_store_n(&log_fd, fd, __ATOMIC_RELAXED);
+    lm_log_remember_fd();
+}
+
+int lm_log_fd_checked(void)
+{
+    int fd = lm_log_fd();
+    if (!log_identity.known)
+        return fd;
+    uint64_t dev, ino;
+    if (!fd_identity(fd, &dev, &ino) || dev != log_identity.dev || ino != log_identity.ino)
+        return -1;
+    return fd;
+}
 
 #define LM_LOG_MSG_MAX 1024            /* message bytes, including its NUL */
 #define LM_LOG_PREFIX_MAX 48           /* "==2147483647== leakmark: " is 25 */
@@ -344,7 +385,7 @@ int lm_log_fd(void) { return __atomic_load_n(&log_fd, __ATOMIC_RELAXED); }
 void lm_log(const char *fmt, ...)
 {
     int saved = errno;
-    int fd = lm_log_fd();
+    int fd = lm_log_fd_checked();
     if (fd >= 0) {
         char line[LM_LOG_PREFIX_MAX + LM_LOG_MSG_MAX];
         size_t n = lm_format(line, LM_LOG_PREFIX_MAX, "==%d== leakmark: ", (int)lm_os_getpid());

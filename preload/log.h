@@ -32,5 +32,11 @@ int lm_write_all(int fd, const void *buf, size_t len);
 void lm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lm_log_set_fd(int fd);
 int lm_log_fd(void);
+/* Records what the log fd refers to (device and inode); afterwards
+ * lm_log_fd_checked returns -1 once that fd is closed or names another
+ * file, and lm_log drops its lines rather than write into the program's
+ * files.  Before lm_log_remember_fd, it is lm_log_fd. */
+void lm_log_remember_fd(void);
+int lm_log_fd_checked(void);
 
 #endif

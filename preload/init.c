@@ -17,6 +17,7 @@
  */
 #include "alloc.h"
 #include "backtrace.h"
+#include "dumper.h"
 #include "leakcheck.h"
 #include "stopworld.h"
 #include "threads.h"
@@ -64,6 +65,7 @@ static bool init_slow(void)
         lm_store_relaxed(&init_tid, (AO_t)lm_os_gettid());
         lm_options_init();
         open_log_path();
+        lm_log_remember_fd();
         lm_leakcheck_set_pid();
         lm_arena_secret = lm_os_random() | 1;
         lm_arena_init_classes();
@@ -100,15 +102,18 @@ static bool fork_from_threads;
 
 static void fork_prepare(void)
 {
-    fork_from_threads = lm_threads_count() > 1;
+    /* leakmark's dumper thread never unwinds: it does not count. */
+    fork_from_threads = lm_threads_count() > 1 + lm_dumper_thread_registered();
     lm_stopworld_atfork_prepare();
     lm_threads_atfork_prepare();
     lm_heap_atfork_prepare();
     lm_span_atfork_prepare();
+    lm_os_atfork_prepare();
 }
 
 static void fork_parent(void)
 {
+    lm_os_atfork_parent();
     lm_span_atfork_parent();
     lm_heap_atfork_parent();
     lm_threads_atfork_parent();
@@ -117,6 +122,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    lm_os_atfork_child();
     lm_span_atfork_child();
     lm_heap_atfork_child();
     lm_threads_atfork_child();
@@ -124,6 +130,7 @@ static void fork_child(void)
     lm_leakcheck_atfork_child();
     if (fork_from_threads)
         lm_backtrace_disable();
+    lm_dumper_atfork_child();
 }
 
 __attribute__((constructor(101))) static void lm_constructor(void)

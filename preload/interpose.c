@@ -7,6 +7,7 @@
  */
 #include "alloc.h"
 #include "capture.h"
+#include "dumper.h"
 #include "leakcheck.h"
 #include "atomic.h"
 #include "backtrace.h"
@@ -136,7 +137,27 @@ __attribute__((constructor(102))) static void arm_exit_check(void)
     if (real)
         real_dl_iterate_phdr = real;
     lm_leakcheck_arm_exit();
+    lm_dumper_start();
 }
+
+/* ---- signal handling functions (dumper.c) ------------------------------
+ * The program's handler for the dump signal wins over ours; queries see
+ * the program's view.  Other signals go straight to libc. */
+LM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    return lm_dumper_sigaction(sig, act, old);
+}
+LM_EXPORT __sighandler_t signal(int sig, __sighandler_t h)
+{
+    return lm_dumper_signal_call(sig, h, LM_SIGNAL_BSD);
+}
+LM_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t h)
+{
+    return lm_dumper_signal_call(sig, h, LM_SIGNAL_SYSV);
+}
+__sighandler_t bsd_signal(int sig, __sighandler_t h) LM_ALIAS(signal);
+__sighandler_t ssignal(int sig, __sighandler_t h) LM_ALIAS(signal);
+__sighandler_t __sysv_signal(int sig, __sighandler_t h) LM_ALIAS(sysv_signal);
 
 /* ---- process exit ---------------------------------------------------
  * A program that calls _exit/_Exit itself skips atexit handlers and

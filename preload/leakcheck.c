@@ -161,7 +161,9 @@ static void check_with_loader_lock(void *arg)
     struct check *c = arg;
     lm_heap_atfork_prepare();
     lm_span_atfork_prepare();
+    lm_os_atfork_prepare();
     int err = lm_stop_world(&c->stop);
+    lm_os_atfork_parent();
     lm_span_atfork_parent();
     lm_heap_atfork_parent();
     if (err) {

@@ -107,6 +107,13 @@ static void own_remove(uintptr_t lo, size_t n)
     own_lock_drop();
 }
 
+/* The registry's lock is taken before the world is stopped (and across
+ * fork) with the allocator's locks: a thread stopped while holding it would
+ * make the checking thread, which maps memory, spin forever. */
+void lm_os_atfork_prepare(void) { own_lock_take(); }
+void lm_os_atfork_parent(void) { own_lock_drop(); }
+void lm_os_atfork_child(void) { own_lock_drop(); }
+
 void lm_os_own_graveyard(bool keep)
 {
     own_lock_take();

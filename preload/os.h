@@ -34,6 +34,11 @@ int lm_os_unmap(void *p, size_t n);
  * kept, every one it unmapped or moved since): ranges never to scan. */
 void lm_os_foreach_own(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
 void lm_os_own_graveyard(bool keep);
+/* The registry's lock, for fork and for stopping the world (leakcheck.c):
+ * taken last, after the allocator's locks. */
+void lm_os_atfork_prepare(void);
+void lm_os_atfork_parent(void);
+void lm_os_atfork_child(void);
 
 /* environ lookup without libc's getenv (safe before libc is set up). */
 const char *lm_os_getenv(const char *name);

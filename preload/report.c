@@ -797,9 +797,10 @@ int lm_report_write(const struct lm_mark_result *res, const struct lm_report_inf
     }
     if (info.reported_out)
         *info.reported_out = c.v.definite.blocks + c.v.indirect.blocks;
-    if (text) {
+    int text_fd = text ? lm_log_fd_checked() : -1;   /* -1: stderr was closed or replaced */
+    if (text_fd >= 0) {
         struct lm_bufw w;
-        lm_bufw_init(&w, lm_log_fd(), buf, cap);
+        lm_bufw_init(&w, text_fd, buf, cap);
         if (err)
             text_summary(&w, &c.v);
         else

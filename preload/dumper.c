@@ -1,0 +1,614 @@
+/*
+ * dumper.c - owns the dump trigger and the snapshot (dumper.h).
+ *
+ * Trigger.  The dump signal's handler bumps g_requests and FUTEX_WAKEs it
+ * (errno saved): no lock, no malloc, no file descriptor.  A futex, not a
+ * self-pipe: a pipe would take two fd numbers the program may expect to be
+ * free (programs print them, compare them, or close every fd and reuse
+ * the numbers - a byte written into a reused number would land in the
+ * program's own file).  leakmark's dumper thread sleeps on g_requests and
+ * runs one dump per wake-up; requests that arrive while a dump runs are
+ * coalesced into the next one (the kernel coalesces pending signals too).
+ * The thread blocks every signal except the stop-signal candidates
+ * (SIGRTMAX-8..SIGRTMAX-4, stopworld.c), so process-directed signals keep
+ * reaching the program's threads.
+ *
+ * Snapshot (lm_dump_now and the thread both call dump_once):
+ *   1. loader lock (lm_roots_with_loader_lock, as leakcheck.c), allocator
+ *      locks, lm_stop_world, allocator locks released;
+ *   2. raw clone(flags 0): a fork without pthread_atfork handlers (the
+ *      program's could wait for locks that stopped threads hold), whose exit
+ *      signal is 0: no SIGCHLD reaches the program, its wait(-1)/
+ *      waitpid(-1) never sees the child (only __WCLONE waits do), and
+ *      SIGCHLD=SIG_IGN cannot auto-reap it;
+ *   3. parent: lm_start_world at once; pause = before the stop -> after
+ *      the restart, handed to the child through a MAP_SHARED page (no fd);
+ *      then wait4(child, __WCLONE) and read the child's result there;
+ *   4. child (one thread, copy-on-write image of the stopped process,
+ *      saved registers in the thread table, loader lock held under the
+ *      forking thread's cached tid so dl_iterate_phdr re-enters it):
+ *      closes every fd but the log fd (it must not keep the program's
+ *      pipes open), builds the roots as leakcheck.c does, marks, waits for
+ *      the pause value, writes the file (dump.c: temporary + rename) and
+ *      leaves with exit_group: no atexit handler, no exit check, no stdio.
+ * The child touches no lock a stopped thread could hold except the
+ * loader lock (ours) and os.c's own-mapping spinlock (see the report).
+ *
+ * Interposition: see dumper.h.  The real sigaction is libc's __sigaction,
+ * referenced directly (no dlsym, so stopworld.c - which reaches our
+ * sigaction through -Bsymbolic - never allocates inside a stop); signal
+ * and sysv_signal come from dlsym(RTLD_NEXT) in the constructor, or lazily.
+ *
+ * Locking: g_dump_lock (a tid lock) serialises dumps; g_view_lock (spin)
+ * the program's view of the dump signal.  Neither is taken by a handler.
+ */
+#include "dumper.h"
+#include "alloc.h"
+#include "atomic.h"
+#include "backtrace.h"
+#include "dump.h"
+#include "log.h"
+#include "mark.h"
+#include "options.h"
+#include "os.h"
+#include "roots.h"
+#include "stackdepot.h"
+#include "stopworld.h"
+#include "threads.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+static int g_sig;                         /* armed signal, 0: off */
+static volatile AO_t g_armed;
+static volatile uint32_t g_requests;      /* futex: bumped by the handler */
+static volatile uint32_t g_dump_lock;
+static volatile AO_t g_seq;
+static volatile AO_t g_started;
+static volatile AO_t g_registered;        /* the dumper thread has a slot */
+static volatile AO_TS_t g_view_lock = AO_TS_INITIALIZER;
+static struct sigaction g_view;           /* the program's view (SIG_DFL) */
+static uintptr_t loader_lo, loader_hi;
+static __sighandler_t (*real_signal)(int, __sighandler_t);
+static __sighandler_t (*real_sysv_signal)(int, __sighandler_t);
+static struct lm_dump_last g_last;
+
+/* ---- signal names ---- */
+
+static const char *const sig_names[] = {
+    [SIGHUP] = "HUP", [SIGINT] = "INT", [SIGQUIT] = "QUIT", [SIGILL] = "ILL",
+    [SIGTRAP] = "TRAP", [SIGABRT] = "ABRT", [SIGBUS] = "BUS", [SIGFPE] = "FPE",
+    [SIGKILL] = "KILL", [SIGUSR1] = "USR1", [SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",
+    [SIGPIPE] = "PIPE", [SIGALRM] = "ALRM", [SIGTERM] = "TERM", [SIGSTKFLT] = "STKFLT",
+    [SIGCHLD] = "CHLD", [SIGCONT] = "CONT", [SIGSTOP] = "STOP", [SIGTSTP] = "TSTP",
+    [SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU", [SIGURG] = "URG", [SIGXCPU] = "XCPU",
+    [SIGXFSZ] = "XFSZ", [SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH",
+    [SIGIO] = "IO", [SIGPWR] = "PWR", [SIGSYS] = "SYS",
+};
+
+static bool parse_uint(const char *s, int *out)
+{
+    if (!*s)
+        return false;
+    long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > 1000)
+            return false;
+        v = v * 10 + (*s - '0');
+    }
+    *out = (int)v;
+    return true;
+}
+
+static bool ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a >= 'a' && *a <= 'z' ? (char)(*a - 32) : *a;
+        if (x != *b)
+            return false;
+    }
+    return *a == *b;
+}
+
+int lm_dumper_parse_signal(const char *text, int *sig)
+{
+    *sig = 0;
+    if (!text || !text[0] || (text[0] == '0' && !text[1]))
+        return 0;
+    const char *s = text;
+    if ((s[0] == 'S' || s[0] == 's') && (s[1] == 'I' || s[1] == 'i') && (s[2] == 'G' || s[2] == 'g'))
+        s += 3;
+    int v = -1;
+    if (!parse_uint(s, &v)) {
+        for (unsigned i = 1; i < LM_ARRAY_LEN(sig_names); i++)
+            if (sig_names[i] && ieq(s, sig_names[i]))
+                v = (int)i;
+        char head[6];
+        size_t k = 0;
+        for (; k < 5 && s[k]; k++)
+            head[k] = s[k];
+        head[k] = 0;
+        if (v < 0 && k == 5 && (ieq(head, "RTMIN") || ieq(head, "RTMAX"))) {
+            int off = 0;
+            const char *r = s + 5;
+            if (*r && !((*r == '+' || *r == '-') && parse_uint(r + 1, &off)))
+                return EINVAL;
+            bool min = ieq(head, "RTMIN");
+            if ((min && *r == '-') || (!min && *r == '+'))
+                return EINVAL;
+            v = min ? SIGRTMIN + off : SIGRTMAX - off;
+        }
+    }
+    if (v < 1 || v > SIGRTMAX || v == SIGKILL || v == SIGSTOP || (v > 31 && v < SIGRTMIN))
+        return EINVAL;
+    *sig = v;
+    return 0;
+}
+
+void lm_dumper_signal_name(int sig, char *buf, size_t cap)
+{
+    if (sig > 0 && sig < (int)LM_ARRAY_LEN(sig_names) && sig_names[sig])
+        lm_format(buf, cap, "SIG%s", sig_names[sig]);
+    else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+        lm_format(buf, cap, "SIGRTMIN+%d", sig - SIGRTMIN);
+    else
+        lm_format(buf, cap, "signal %d", sig);
+}
+
+/* ---- the handler and the thread ---- */
+
+static void dump_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si, (void)uc;
+    int saved = errno;
+    __atomic_fetch_add(&g_requests, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &g_requests, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    errno = saved;
+}
+
+static int dump_once(enum lm_dump_trigger trigger);
+
+static void *dumper_main(void *arg)
+{
+    (void)arg;
+    if (lm_threads_register_self() == 0)
+        lm_store_rel(&g_registered, 1);
+    uint32_t seen = 0;          /* requests made before we ran count too */
+    for (;;) {
+        uint32_t cur = __atomic_load_n(&g_requests, __ATOMIC_ACQUIRE);
+        if (cur == seen || !lm_load_acq(&g_armed)) {
+            syscall(SYS_futex, &g_requests, FUTEX_WAIT_PRIVATE, cur, NULL, NULL, 0);
+            seen = lm_load_acq(&g_armed) ? seen : __atomic_load_n(&g_requests, __ATOMIC_ACQUIRE);
+            continue;
+        }
+        seen = cur;
+        dump_once(LM_DUMP_TRIGGER_SIGNAL);
+    }
+    return NULL;
+}
+
+static void start_thread(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    for (int s = SIGRTMAX - 8; s <= SIGRTMAX - 4; s++)
+        sigdelset(&all, s);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (size_t)1 << 20);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_sigmask(SIG_SETMASK, &all, &old);      /* inherited by the thread */
+    pthread_t th;
+    int err = pthread_create(&th, &attr, dumper_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (err) {
+        lm_store_rel(&g_armed, 0);
+        lm_log("cannot start the dump thread (errno %d); dumps on a signal are off", err);
+    }
+    else
+        pthread_setname_np(th, "leakmark-dump");
+}
+
+static void find_loader(void)
+{
+    Dl_info info;
+    void *sym = dlsym(RTLD_DEFAULT, "__tls_get_addr");
+    if (!sym || !dladdr(sym, &info) || !info.dli_fbase)
+        return;
+    const ElfW(Ehdr) *eh = info.dli_fbase;
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
+            loader_lo = (uintptr_t)info.dli_fbase + ph[i].p_vaddr;
+            loader_hi = loader_lo + ph[i].p_memsz;
+        }
+    }
+}
+
+static void resolve_reals(void)
+{
+    if (!real_signal)
+        real_signal = (__sighandler_t (*)(int, __sighandler_t))dlsym(RTLD_NEXT, "signal");
+    if (!real_sysv_signal)
+        real_sysv_signal = (__sighandler_t (*)(int, __sighandler_t))dlsym(RTLD_NEXT, "sysv_signal");
+}
+
+static void log_taken(void)
+{
+    char name[32];
+    lm_dumper_signal_name(g_sig, name, sizeof name);
+    lm_log("dump_signal %s is used by the program; dumps on that signal are off", name);
+}
+
+void lm_dumper_start(void)
+{
+    if (!lm_cas_full(&g_started, 0, 1))
+        return;
+    resolve_reals();
+    if (!loader_hi)
+        find_loader();
+    int sig;
+    if (lm_dumper_parse_signal(lm_options.dump_signal, &sig) != 0) {
+        lm_log("dump_signal '%s' is not a signal (a name like SIGUSR1 or USR1, a number, "
+               "or 0 for none); dumps on a signal are off", lm_options.dump_signal);
+        return;
+    }
+    if (!sig || !lm_init())
+        return;
+    g_sig = sig;
+    struct sigaction old;
+    if (__sigaction(sig, NULL, &old) != 0)
+        return;
+    if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler != SIG_DFL) {
+        log_taken();                 /* inherited SIG_IGN, or set before us */
+        return;
+    }
+    g_view = old;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = dump_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (__sigaction(sig, &sa, NULL) != 0)
+        return;
+    lm_store_rel(&g_armed, 1);
+    start_thread();
+}
+
+unsigned lm_dumper_thread_registered(void) { return (unsigned)lm_load_acq(&g_registered); }
+
+int lm_dumper_signal(void) { return lm_load_acq(&g_armed) ? g_sig : 0; }
+
+void lm_dumper_atfork_child(void)
+{
+    /* The dumper thread did not survive the fork: the child gets its own.
+     * A dump lock held by another thread of the parent is void here. */
+    g_dump_lock = 0;
+    g_requests = 0;
+    lm_store_rel(&g_registered, 0);
+    if (lm_load_acq(&g_armed))
+        start_thread();
+}
+
+/* ---- interposition ---- */
+
+static void view_lock(void)
+{
+    while (AO_test_and_set_acquire(&g_view_lock) != AO_TS_CLEAR)
+        sched_yield();
+}
+static void view_unlock(void) { AO_CLEAR(&g_view_lock); }
+
+static bool is_default(const struct sigaction *act)
+{
+    return !(act->sa_flags & SA_SIGINFO) ? act->sa_handler == SIG_DFL
+                                          : (void *)act->sa_sigaction == (void *)SIG_DFL;
+}
+
+/* The program takes the signal: our handler goes, dumps stop. */
+static void disarm(void)
+{
+    if (lm_cas_full(&g_armed, 1, 0))
+        log_taken();
+}
+
+int lm_dumper_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig != g_sig || !lm_load_acq(&g_armed))
+        return __sigaction(sig, act, old);
+    view_lock();
+    struct sigaction prev = g_view;
+    int r = 0;
+    if (act && is_default(act)) {
+        g_view = *act;
+    } else if (act) {
+        r = __sigaction(sig, act, NULL);
+        if (r == 0)
+            disarm();
+    }
+    view_unlock();
+    if (r == 0 && old)
+        *old = prev;
+    return r;
+}
+
+__sighandler_t lm_dumper_signal_call(int sig, __sighandler_t h, enum lm_signal_flavour f)
+{
+    resolve_reals();
+    __sighandler_t (*real)(int, __sighandler_t) = f == LM_SIGNAL_SYSV ? real_sysv_signal : real_signal;
+    if (sig != g_sig || !lm_load_acq(&g_armed) || h == SIG_ERR)
+        return real ? real(sig, h) : SIG_ERR;
+    view_lock();
+    __sighandler_t prev = (g_view.sa_flags & SA_SIGINFO) ? (__sighandler_t)(void *)g_view.sa_sigaction
+                                                          : g_view.sa_handler;
+    if (h == SIG_DFL) {
+        memset(&g_view, 0, sizeof g_view);
+        g_view.sa_handler = SIG_DFL;
+    } else if (!real || real(sig, h) == SIG_ERR) {
+        prev = SIG_ERR;
+    } else {
+        disarm();
+    }
+    view_unlock();
+    return prev;
+}
+
+/* ---- the dump ---- */
+
+struct shared {                 /* MAP_SHARED page: parent <-> child */
+    volatile uint32_t pause_ready;
+    uint32_t pad;
+    uint64_t pause_ns;
+    int err;
+    uint32_t done;
+    uint64_t scan_ns, bytes, blocks;
+};
+
+struct job {
+    enum lm_dump_trigger trigger;
+    uint32_t seq;
+    pid_t pid;                  /* the dumped process */
+    uint64_t t0, wall_ns;
+    struct shared *sh;
+    struct lm_stop_result stop;
+    long child;                 /* pid, or -errno */
+    int err;
+};
+
+static void add_copied_stack(struct lm_roots *r, uintptr_t lo, uintptr_t hi)
+{
+    size_t len = hi - lo;
+    void *copy;
+    if (len == 0 || lm_os_map(lm_align_up(len, LM_PAGE_SIZE), &copy) != 0)
+        return;
+    struct iovec local = { copy, len }, remote = { (void *)lo, len };
+    long got = syscall(SYS_process_vm_readv, (long)lm_os_getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (got > 0)
+        lm_roots_add(r, (uintptr_t)copy, (uintptr_t)copy + (size_t)got, LM_ROOT_STACK);
+    lm_roots_exclude(r, (uintptr_t)copy, (uintptr_t)copy + len);
+}
+
+/* As leakcheck.c's add_thread_roots (the saved registers and stacks of
+ * the stopped threads, whole stacks of those that did not stop). */
+static void add_thread_roots(struct lm_roots *r)
+{
+    unsigned n = lm_threads_hiwater();
+    for (unsigned i = 0; i < n; i++) {
+        struct lm_thread *t = lm_threads_slot(i);
+        if (!t || !AO_load(&t->live))
+            continue;
+        bool bounds = t->flags & LM_THREAD_BOUNDS;
+        if (bounds)
+            lm_roots_exclude(r, t->stack_lo, t->stack_hi);
+        switch (t->stop_state) {
+        case LM_STOP_SELF:
+        case LM_STOP_STOPPED:
+            if (t->nregs)
+                lm_roots_add(r, (uintptr_t)t->regs, (uintptr_t)(t->regs + t->nregs), LM_ROOT_REGISTERS);
+            if (bounds) {
+                uintptr_t lo = t->sp > LM_STACK_REDZONE ? t->sp - LM_STACK_REDZONE : t->sp;
+                if ((t->stop_flags & LM_STOPF_SP_OUTSIDE) || lo < t->stack_lo || lo >= t->stack_hi)
+                    lo = t->stack_lo;
+                lm_roots_add(r, lo, t->stack_hi, LM_ROOT_STACK);
+            }
+            break;
+        case LM_STOP_NOT_STOPPED:
+            if (bounds)
+                add_copied_stack(r, t->stack_lo, t->stack_hi);
+            break;
+        default:
+            break;
+        }
+        if (t->flags & LM_THREAD_TLS)
+            lm_roots_add(r, t->tls_lo, t->tls_hi, LM_ROOT_TLS);
+    }
+}
+
+static void forgive_loader_block(const struct lm_block_ref *b, void *arg)
+{
+    struct lm_mark_result *res = arg;
+    if (lm_mark_block_state(res, b) != LM_MARK_POSSIBLE || !b->stack_id)
+        return;
+    const uintptr_t *pcs;
+    int n = lm_stackdepot_get(b->stack_id, &pcs);
+    for (int i = 0; i < n; i++) {
+        if (pcs[i] >= loader_lo && pcs[i] < loader_hi) {
+            lm_mark_possible_to_reachable(res, b);
+            return;
+        }
+    }
+}
+
+static void close_fds_but_log(void)
+{
+    int keep = lm_log_fd();
+    if (keep < 0) {
+        syscall(SYS_close_range, 0u, ~0u, 0u);
+        return;
+    }
+    if (keep > 0)
+        syscall(SYS_close_range, 0u, (unsigned)keep - 1u, 0u);
+    syscall(SYS_close_range, (unsigned)keep + 1u, ~0u, 0u);
+}
+
+static __attribute__((noreturn)) void child_main(struct job *j)
+{
+    close_fds_but_log();
+    struct shared *sh = j->sh;
+    struct lm_roots roots;
+    struct lm_mark_result res;
+    lm_roots_init(&roots);
+    lm_mark_result_init(&res);
+    uintptr_t tlo, thi;
+    lm_threads_table_range(&tlo, &thi);
+    lm_roots_exclude(&roots, tlo, thi);
+    add_thread_roots(&roots);
+    lm_roots_collect(&roots);
+    int err = lm_mark_run(&roots, &res);
+    if (!err && loader_hi && res.possible.blocks)
+        lm_foreach_live_block(forgive_loader_block, &res);
+    uint64_t scan_ns = lm_os_now_ns() - j->t0;
+    /* The parent restarts the world right after the clone: the pause is
+     * known by now, or very soon. */
+    for (int i = 0; i < 1000 && !__atomic_load_n(&sh->pause_ready, __ATOMIC_ACQUIRE); i++) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        syscall(SYS_futex, &sh->pause_ready, FUTEX_WAIT, 0, &ts, NULL, 0);
+    }
+    struct lm_dump_info info = {
+        .trigger = j->trigger, .seq = j->seq, .pid = j->pid, .wall_ns = j->wall_ns,
+        .pause_ns = sh->pause_ns, .scan_ns = scan_ns,
+        .threads_not_stopped = j->stop.nnot_stopped,
+    };
+    struct lm_dump_stats st = { 0 };
+    if (!err) {
+        char path[LM_DUMP_PATH_MAX];
+        if (!lm_dump_expand_path(path, sizeof path, lm_options.dump_path, j->pid, j->seq))
+            err = ENAMETOOLONG;
+        else
+            err = lm_dump_write_file(path, &res, &info, &st);
+    }
+    sh->err = err;
+    sh->scan_ns = scan_ns;
+    sh->bytes = st.bytes;
+    sh->blocks = st.blocks;
+    __atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
+    syscall(SYS_exit_group, err ? 1 : 0);
+    __builtin_unreachable();
+}
+
+static void log_not_stopped(void)
+{
+    unsigned n = lm_threads_hiwater();
+    for (unsigned i = 0; i < n; i++) {
+        struct lm_thread *t = lm_threads_slot(i);
+        if (t && t->stop_state == LM_STOP_NOT_STOPPED)
+            lm_log("dump: thread %d did not stop (flags 0x%x): its whole stack is scanned "
+                   "without registers", (int)t->tid, t->stop_flags);
+    }
+}
+
+static void stopped_phase(void *arg)
+{
+    struct job *j = arg;
+    lm_heap_atfork_prepare();
+    lm_span_atfork_prepare();
+    lm_os_atfork_prepare();
+    uint64_t t_stop = lm_os_now_ns();
+    int err = lm_stop_world(&j->stop);
+    lm_os_atfork_parent();
+    lm_span_atfork_parent();
+    lm_heap_atfork_parent();
+    if (err) {
+        j->err = err;
+        return;
+    }
+    /* clone(2) with flags 0: fork without atfork handlers, exit signal 0. */
+    long pid = syscall(SYS_clone, 0UL, 0UL, NULL, NULL, 0UL);
+    if (pid == 0)
+        child_main(j);
+    j->child = pid < 0 ? -errno : pid;
+    if (j->stop.nnot_stopped && lm_options.verbosity >= 2)
+        log_not_stopped();
+    lm_start_world();
+    j->sh->pause_ns = lm_os_now_ns() - t_stop;
+    __atomic_store_n(&j->sh->pause_ready, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &j->sh->pause_ready, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+static int dump_once(enum lm_dump_trigger trigger)
+{
+    if (!lm_init())
+        return ENOMEM;
+    int saved = errno;
+    if (!loader_hi)
+        find_loader();
+    int err = lm_tidlock_acquire(&g_dump_lock);
+    if (err)
+        return err;
+    struct job j;
+    memset(&j, 0, sizeof j);
+    j.trigger = trigger;
+    j.seq = (uint32_t)lm_fetch_add(&g_seq, 1);
+    j.pid = lm_os_getpid();
+    j.t0 = lm_os_now_ns();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    j.wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    void *page = (void *)syscall(SYS_mmap, NULL, (size_t)LM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+        err = ENOMEM;
+        goto out;
+    }
+    j.sh = page;
+    lm_backtrace_thread_block();
+    lm_roots_with_loader_lock(stopped_phase, &j);
+    lm_backtrace_thread_unblock();
+    if (j.err || j.child < 0) {
+        err = j.err ? j.err : (int)-j.child;
+        lm_log("heap dump %u failed: %s (errno %d)", j.seq,
+               j.err ? "could not stop the world" : "could not fork the snapshot", err);
+        goto unmap;
+    }
+    int status = 0;
+    while (syscall(SYS_wait4, j.child, &status, __WCLONE, NULL) < 0 && errno == EINTR)
+        ;
+    err = j.sh->done ? j.sh->err : ECHILD;
+    char path[LM_DUMP_PATH_MAX];
+    if (!lm_dump_expand_path(path, sizeof path, lm_options.dump_path, j.pid, j.seq))
+        path[0] = 0;
+    if (err)
+        lm_log("heap dump %u to '%s' failed (errno %d)", j.seq, path, err);
+    else if (lm_options.verbosity >= 2)
+        lm_log("heap dump %u: %s, %lu blocks, %lu bytes, pause %lu us, scan %lu ms", j.seq, path,
+               (unsigned long)j.sh->blocks, (unsigned long)j.sh->bytes,
+               (unsigned long)(j.sh->pause_ns / 1000), (unsigned long)(j.sh->scan_ns / 1000000));
+    g_last = (struct lm_dump_last){ .seq = j.seq, .err = err, .pause_ns = j.sh->pause_ns,
+                                    .scan_ns = j.sh->scan_ns, .bytes = j.sh->bytes,
+                                    .blocks = j.sh->blocks };
+    lm_format(g_last.path, sizeof g_last.path, "%s", path);
+unmap:
+    syscall(SYS_munmap, page, (size_t)LM_PAGE_SIZE);
+out:
+    lm_tidlock_release(&g_dump_lock);
+    errno = saved;
+    return err;
+}
+
+int lm_dump_now(enum lm_dump_trigger trigger) { return dump_once(trigger); }
+
+void lm_dump_last_get(struct lm_dump_last *out) { *out = g_last; }

@@ -1,0 +1,28 @@
+/*
+ * commands.h - the subcommands of leakmark-analyze.  Each takes its
+ * arguments after the subcommand name, prints its result on stdout and
+ * diagnostics on stderr, and returns the exit status: 0 done, 2 bad usage
+ * or an unreadable / invalid dump (one line "leakmark-analyze: FILE:
+ * offset N: what was wrong").
+ */
+#ifndef AN_COMMANDS_H
+#define AN_COMMANDS_H
+
+#include "model.h"
+
+int an_cmd_report(int argc, char **argv);
+int an_cmd_top(int argc, char **argv);
+int an_cmd_diff(int argc, char **argv);
+int an_cmd_cycles(int argc, char **argv);
+
+extern const char an_usage_text[];
+
+/* Shared by the subcommands (cli.c): loads d->name, printing the error
+ * line on failure.  Returns 0 or 2. */
+int an_load_or_complain(struct an_dump *d);
+/* Prints "leakmark-analyze: MESSAGE" and the usage; returns 2. */
+int an_usage_error(const char *msg);
+/* Parses a -n argument; false when not a positive number. */
+bool an_parse_count(const char *s, uint32_t *out);
+
+#endif

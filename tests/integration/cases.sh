@@ -15,23 +15,57 @@
 # Keep runs deterministic without normalising output: fixed seeds, fixed
 # dates, sorted hash iteration, and `exec` for a program that may die by a
 # signal (bash would otherwise print a "Terminated" line with a PID).
+#
+# reports_NAME (a variable, optional): what the JSON leak reports of each
+# preloaded run must show, beyond "every lm.<pid>.json is valid schema 1 and
+# holds its own pid" (always checked).  Words:
+#   main    the top-level process (the run's shell, which execs the program
+#           or runs the case's commands) wrote a report.  Absent only where
+#           it cannot: a process killed by a signal runs no exit check.
+#   children  at least one report from another process: the case forks
+#           processes that report for themselves, each in its own file.
+#   stable  the reports' summary numbers (every count and byte total, not
+#           the timings) are the same in every preloaded run.  Only for
+#           cases whose allocations do not depend on thread scheduling,
+#           pids, hash seeds, time or how far a pipe's reader read.
+#   stable-leaks  the same, for the leak numbers only: definite and
+#           indirect blocks and bytes, and cycles.  For a program whose
+#           heap varies a little from run to run (randomised hash seeds)
+#           while what it leaks does not.
+# Unset means "main".  Every run's numbers are printed, so a case left
+# without a stable word still shows how its numbers move.
 
 # -- python3: threads, json, sqlite3 (:memory:), zlib, hashlib, gc ----------
+# Single process (exec).  Its heap size varies a little from run to run:
+# str/bytes hashing is randomised per process and -I ignores PYTHONHASHSEED,
+# so dict and set layouts differ; what it leaks does not.
+reports_python="main stable-leaks"
 run_python() {
     exec /usr/bin/python3 -I -B "$LM_SRC/workload.py"
 }
 
 # -- perl: hashes, regexes, sort, sprintf ----------------------------------
+# Single process.  Perl randomises its hash seed per process (PERL_HASH_SEED
+# unset), which moves possible/reachable/live by a few blocks; the leaks
+# (definite, indirect, cycles) stay the same.
+reports_perl="main stable-leaks"
 run_perl() {
     exec /usr/bin/perl "$LM_SRC/workload.pl"
 }
 
 # -- bash: pipelines, subshells, process substitution, jobs ----------------
+# Forks subshells and runs ~20 commands; pids and job timing reach the
+# top-level shell's heap (its variables), so no stable numbers.
+reports_bash="main children"
 run_bash() {
     exec /bin/bash "$LM_SRC/workload.sh"
 }
 
 # -- git: a generated repository with fixed identities and dates -----------
+# ~90 processes (git runs git, pipelines end early on head/sed -n): the
+# number of reports varies by one or two when a writer dies by SIGPIPE
+# before its exit check, and git gc is threaded.  No stable numbers.
+reports_git="main children"
 run_git() {
     export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
     export GIT_AUTHOR_NAME="Ada Author" GIT_AUTHOR_EMAIL=ada@example.org
@@ -88,6 +122,8 @@ prepare_gcc() {
         print "  printf(\"sum %ld\\n\", sum);\n  return (int)(sum % 256) == 0;\n}";
     }' > "$LM_DATA/gen.c"
 }
+# The gcc driver forks cc1, as, collect2 and ld: each reports for itself.
+reports_gcc="main children"
 run_gcc() {
     cp "$LM_DATA/gen.c" gen.c
     gcc -std=gnu11 -O2 -g -Wall -Wextra -c gen.c -o gen.o || return
@@ -107,6 +143,8 @@ prepare_sort() {
                    substr("abcdefghijklmnopqrstuvwxyz", int(rand() * 22) + 1, 5), rand(), i;
     }' > "$LM_DATA/big.txt"
 }
+# sort --parallel=2 is threaded: its heap depends on scheduling.
+reports_sort="main children"
 run_sort() {
     mkdir -p tmp
     # Default buffer: sort first asks malloc for a huge block and copes
@@ -125,6 +163,8 @@ prepare_xz() {
             printf "%d %s %x\n", i, substr("lorem ipsum dolor sit amet consectetur", int(rand() * 30) + 1, 8), int(rand() * 65536);
     }' > "$LM_DATA/in.txt"
 }
+# xz -T2 is threaded: its heap depends on scheduling.
+reports_xz="main children"
 run_xz() {
     cp "$LM_DATA/in.txt" in.txt
     xz -T2 -2 --block-size=1MiB -k in.txt || return
@@ -137,6 +177,12 @@ run_xz() {
 }
 
 # -- programs built by tests/programs --------------------------------------
+# Threads, but it joins them all and frees what they made before exit.
+reports_cxx_threads_regex="main stable"
 run_cxx_threads_regex() { exec "$1"; }
+# The program dies by SIGTERM (default action): no exit check, so no report
+# of its own; the child it forks exits with _exit and must report.
+reports_signals="children stable"
 run_signals() { exec "$1"; }
+reports_leak_demo="main stable"
 run_leak_demo() { exec "$1"; }

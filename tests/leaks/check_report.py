@@ -8,7 +8,7 @@ Usage:
                   [--trigger exit] [--report only|main|child] EXPECTATIONS...
                   [--report main|child EXPECTATIONS...]...
   check_report.py --schema-only --glob PATTERN [--files N] [--main-pid PID]
-                  [--summary-out FILE]
+                  [--trigger T] [--summary-out FILE]
   check_report.py --self-test
 
 Reports.  PATTERN (a shell glob, e.g. DIR/r.*.json) must match --files
@@ -46,7 +46,8 @@ least one report (exactly --files N when given).  Every matched report is
 validated as above; in addition each file name must end in .<pid>.json with
 <pid> equal to the report's "pid" (whatever the prefix), so the pids are
 distinct: a forked child's report is its own.  --main-pid PID requires a
-report of process PID among them.  --summary-out FILE writes one line per
+report of process PID among them; --trigger T, every report's trigger T.
+--summary-out FILE writes one line per
 valid report, tab-separated: pid, exe, trigger, then the summary's integer
 fields in the order live, definite, indirect, possible, reachable,
 suppressed (blocks then bytes each), cycles, then the number of leak
@@ -640,6 +641,8 @@ def run_schema_only(opts, paths, out):
             problems.append("%s violates the schema-1 contract:" % p)
             problems.extend("    " + e for e in dict.fromkeys(errs))
             continue
+        if opts["trigger"] and rep["trigger"] != opts["trigger"]:
+            problems.append("%s: trigger is %r, expected %r" % (p, rep["trigger"], opts["trigger"]))
         if rep["pid"] in pids:
             problems.append("%s and %s both hold the report of pid %d"
                             % (pids[rep["pid"]], name, rep["pid"]))
@@ -907,6 +910,8 @@ def self_test():
          ["--schema-only"], 1)
     case("schema-only: bad JSON", lambda r: {"r.4242.json": r, "r.5000.json": "{"},
          ["--schema-only"], 1)
+    case("schema-only: trigger", None, ["--schema-only", "--trigger", "exit"], 0)
+    case("schema-only: wrong trigger", None, ["--schema-only", "--trigger", "signal"], 1)
     case("schema-only: no expectations", None, ["--schema-only", "--expect", "cycles=1"], 2)
     case("summary-out needs schema-only", None, ["--summary-out", "/dev/null"], 2)
 

@@ -43,6 +43,7 @@
  * the program's view of the dump signal.  Neither is taken by a handler.
  */
 #include "dumper.h"
+#include "leakcheck.h"
 #include "alloc.h"
 #include "atomic.h"
 #include "backtrace.h"
@@ -81,7 +82,6 @@ static volatile AO_t g_started;
 static volatile AO_t g_registered;        /* the dumper thread has a slot */
 static volatile AO_TS_t g_view_lock = AO_TS_INITIALIZER;
 static struct sigaction g_view;           /* the program's view (SIG_DFL) */
-static uintptr_t loader_lo, loader_hi;
 static __sighandler_t (*real_signal)(int, __sighandler_t);
 static __sighandler_t (*real_sysv_signal)(int, __sighandler_t);
 static struct lm_dump_last g_last;
@@ -223,22 +223,6 @@ static void start_thread(void)
         pthread_setname_np(th, "leakmark-dump");
 }
 
-static void find_loader(void)
-{
-    Dl_info info;
-    void *sym = dlsym(RTLD_DEFAULT, "__tls_get_addr");
-    if (!sym || !dladdr(sym, &info) || !info.dli_fbase)
-        return;
-    const ElfW(Ehdr) *eh = info.dli_fbase;
-    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
-    for (unsigned i = 0; i < eh->e_phnum; i++) {
-        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
-            loader_lo = (uintptr_t)info.dli_fbase + ph[i].p_vaddr;
-            loader_hi = loader_lo + ph[i].p_memsz;
-        }
-    }
-}
-
 static void resolve_reals(void)
 {
     if (!real_signal)
@@ -259,8 +243,6 @@ void lm_dumper_start(void)
     if (!lm_cas_full(&g_started, 0, 1))
         return;
     resolve_reals();
-    if (!loader_hi)
-        find_loader();
     int sig;
     if (lm_dumper_parse_signal(lm_options.dump_signal, &sig) != 0) {
         lm_log("dump_signal '%s' is not a signal (a name like SIGUSR1 or USR1, a number, "
@@ -389,70 +371,6 @@ struct job {
     int err;
 };
 
-static void add_copied_stack(struct lm_roots *r, uintptr_t lo, uintptr_t hi)
-{
-    size_t len = hi - lo;
-    void *copy;
-    if (len == 0 || lm_os_map(lm_align_up(len, LM_PAGE_SIZE), &copy) != 0)
-        return;
-    struct iovec local = { copy, len }, remote = { (void *)lo, len };
-    long got = syscall(SYS_process_vm_readv, (long)lm_os_getpid(), &local, 1UL, &remote, 1UL, 0UL);
-    if (got > 0)
-        lm_roots_add(r, (uintptr_t)copy, (uintptr_t)copy + (size_t)got, LM_ROOT_STACK);
-    lm_roots_exclude(r, (uintptr_t)copy, (uintptr_t)copy + len);
-}
-
-/* As leakcheck.c's add_thread_roots (the saved registers and stacks of
- * the stopped threads, whole stacks of those that did not stop). */
-static void add_thread_roots(struct lm_roots *r)
-{
-    unsigned n = lm_threads_hiwater();
-    for (unsigned i = 0; i < n; i++) {
-        struct lm_thread *t = lm_threads_slot(i);
-        if (!t || !AO_load(&t->live))
-            continue;
-        bool bounds = t->flags & LM_THREAD_BOUNDS;
-        if (bounds)
-            lm_roots_exclude(r, t->stack_lo, t->stack_hi);
-        switch (t->stop_state) {
-        case LM_STOP_SELF:
-        case LM_STOP_STOPPED:
-            if (t->nregs)
-                lm_roots_add(r, (uintptr_t)t->regs, (uintptr_t)(t->regs + t->nregs), LM_ROOT_REGISTERS);
-            if (bounds) {
-                uintptr_t lo = t->sp > LM_STACK_REDZONE ? t->sp - LM_STACK_REDZONE : t->sp;
-                if ((t->stop_flags & LM_STOPF_SP_OUTSIDE) || lo < t->stack_lo || lo >= t->stack_hi)
-                    lo = t->stack_lo;
-                lm_roots_add(r, lo, t->stack_hi, LM_ROOT_STACK);
-            }
-            break;
-        case LM_STOP_NOT_STOPPED:
-            if (bounds)
-                add_copied_stack(r, t->stack_lo, t->stack_hi);
-            break;
-        default:
-            break;
-        }
-        if (t->flags & LM_THREAD_TLS)
-            lm_roots_add(r, t->tls_lo, t->tls_hi, LM_ROOT_TLS);
-    }
-}
-
-static void forgive_loader_block(const struct lm_block_ref *b, void *arg)
-{
-    struct lm_mark_result *res = arg;
-    if (lm_mark_block_state(res, b) != LM_MARK_POSSIBLE || !b->stack_id)
-        return;
-    const uintptr_t *pcs;
-    int n = lm_stackdepot_get(b->stack_id, &pcs);
-    for (int i = 0; i < n; i++) {
-        if (pcs[i] >= loader_lo && pcs[i] < loader_hi) {
-            lm_mark_possible_to_reachable(res, b);
-            return;
-        }
-    }
-}
-
 static void close_fds_but_log(void)
 {
     int keep = lm_log_fd();
@@ -473,14 +391,11 @@ static __attribute__((noreturn)) void child_main(struct job *j)
     struct lm_mark_result res;
     lm_roots_init(&roots);
     lm_mark_result_init(&res);
-    uintptr_t tlo, thi;
-    lm_threads_table_range(&tlo, &thi);
-    lm_roots_exclude(&roots, tlo, thi);
-    add_thread_roots(&roots);
+    lm_leakcheck_thread_roots(&roots);
     lm_roots_collect(&roots);
     int err = lm_mark_run(&roots, &res);
-    if (!err && loader_hi && res.possible.blocks)
-        lm_foreach_live_block(forgive_loader_block, &res);
+    if (!err)
+        lm_leakcheck_forgive_loader(&res);
     uint64_t scan_ns = lm_os_now_ns() - j->t0;
     /* The parent restarts the world right after the clone: the pause is
      * known by now, or very soon. */
@@ -554,8 +469,6 @@ static int dump_once(enum lm_dump_trigger trigger)
     if (!lm_init())
         return ENOMEM;
     int saved = errno;
-    if (!loader_hi)
-        find_loader();
     int err = lm_tidlock_acquire(&g_dump_lock);
     if (err)
         return err;

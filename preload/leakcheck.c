@@ -49,23 +49,28 @@ static pid_t process_pid;
 static bool exit_check_armed;       /* only in libleakmark.so, not lm_core */
 static uintptr_t loader_lo, loader_hi;   /* ld.so's text */
 
+/* ld.so's code range, for recognising blocks the loader allocated. */
+static void find_loader(void)
+{
+    Dl_info info;
+    void *sym = dlsym(RTLD_DEFAULT, "__tls_get_addr");
+    if (!sym || !dladdr(sym, &info) || !info.dli_fbase)
+        return;
+    const ElfW(Ehdr) *eh = info.dli_fbase;
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
+            loader_lo = (uintptr_t)info.dli_fbase + ph[i].p_vaddr;
+            loader_hi = loader_lo + ph[i].p_memsz;
+        }
+    }
+}
+
 void lm_leakcheck_arm_exit(void)
 {
     exit_check_armed = true;
-    /* ld.so's code range, for recognising blocks the loader allocated. */
-    Dl_info info;
-    void *sym = dlsym(RTLD_DEFAULT, "__tls_get_addr");
-    if (sym && dladdr(sym, &info) && info.dli_fbase) {
-        const ElfW(Ehdr) *eh = info.dli_fbase;
-        const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
-        for (unsigned i = 0; i < eh->e_phnum; i++) {
-            if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
-                uintptr_t lo = (uintptr_t)info.dli_fbase + ph[i].p_vaddr;
-                loader_lo = lo;
-                loader_hi = lo + ph[i].p_memsz;
-            }
-        }
-    }
+    if (!loader_hi)
+        find_loader();
 }
 
 /* glibc keeps each thread's DTV (allocated by ld.so) through a pointer one
@@ -95,6 +100,14 @@ void lm_leakcheck_atfork_child(void)
     lm_store_relaxed(&exit_check_done, 0);
 }
 
+void lm_leakcheck_forgive_loader(struct lm_mark_result *res)
+{
+    if (!loader_hi)
+        find_loader();
+    if (loader_hi && res->possible.blocks)
+        lm_foreach_live_block(forgive_loader_block, res);
+}
+
 struct check {
     const char *trigger;
     struct lm_roots roots;
@@ -108,7 +121,7 @@ struct check {
 /* A thread that did not stop may still run: scan a private copy of its
  * stack, read with process_vm_readv (an unmapped page is an error, never a
  * fault). */
-static void add_copied_stack(struct check *c, uintptr_t lo, uintptr_t hi)
+static void add_copied_stack(struct lm_roots *r, uintptr_t lo, uintptr_t hi)
 {
     size_t len = hi - lo;
     void *copy;
@@ -117,12 +130,15 @@ static void add_copied_stack(struct check *c, uintptr_t lo, uintptr_t hi)
     struct iovec local = { copy, len }, remote = { (void *)lo, len };
     long got = syscall(SYS_process_vm_readv, (long)lm_os_getpid(), &local, 1UL, &remote, 1UL, 0UL);
     if (got > 0)
-        lm_roots_add(&c->roots, (uintptr_t)copy, (uintptr_t)copy + (size_t)got, LM_ROOT_STACK);
-    lm_roots_exclude(&c->roots, (uintptr_t)copy, (uintptr_t)copy + len);
+        lm_roots_add(r, (uintptr_t)copy, (uintptr_t)copy + (size_t)got, LM_ROOT_STACK);
+    lm_roots_exclude(r, (uintptr_t)copy, (uintptr_t)copy + len);
 }
 
-static void add_thread_roots(struct check *c)
+void lm_leakcheck_thread_roots(struct lm_roots *r)
 {
+    uintptr_t tlo, thi;
+    lm_threads_table_range(&tlo, &thi);     /* saved registers: added below */
+    lm_roots_exclude(r, tlo, thi);
     unsigned n = lm_threads_hiwater();
     for (unsigned i = 0; i < n; i++) {
         struct lm_thread *t = lm_threads_slot(i);
@@ -130,29 +146,29 @@ static void add_thread_roots(struct check *c)
             continue;
         bool bounds = t->flags & LM_THREAD_BOUNDS;
         if (bounds)
-            lm_roots_exclude(&c->roots, t->stack_lo, t->stack_hi);
+            lm_roots_exclude(r, t->stack_lo, t->stack_hi);
         switch (t->stop_state) {
         case LM_STOP_SELF:
         case LM_STOP_STOPPED:
             if (t->nregs)
-                lm_roots_add(&c->roots, (uintptr_t)t->regs,
+                lm_roots_add(r, (uintptr_t)t->regs,
                              (uintptr_t)(t->regs + t->nregs), LM_ROOT_REGISTERS);
             if (bounds) {
                 uintptr_t lo = t->sp > LM_STACK_REDZONE ? t->sp - LM_STACK_REDZONE : t->sp;
                 if ((t->stop_flags & LM_STOPF_SP_OUTSIDE) || lo < t->stack_lo || lo >= t->stack_hi)
                     lo = t->stack_lo;
-                lm_roots_add(&c->roots, lo, t->stack_hi, LM_ROOT_STACK);
+                lm_roots_add(r, lo, t->stack_hi, LM_ROOT_STACK);
             }
             break;
         case LM_STOP_NOT_STOPPED:
             if (bounds)
-                add_copied_stack(c, t->stack_lo, t->stack_hi);
+                add_copied_stack(r, t->stack_lo, t->stack_hi);
             break;
         default:
             break;
         }
         if (t->flags & LM_THREAD_TLS)
-            lm_roots_add(&c->roots, t->tls_lo, t->tls_hi, LM_ROOT_TLS);
+            lm_roots_add(r, t->tls_lo, t->tls_hi, LM_ROOT_TLS);
     }
 }
 
@@ -170,10 +186,7 @@ static void check_with_loader_lock(void *arg)
         c->err = err;
         return;
     }
-    uintptr_t tlo, thi;
-    lm_threads_table_range(&tlo, &thi);     /* saved registers: added below */
-    lm_roots_exclude(&c->roots, tlo, thi);
-    add_thread_roots(c);
+    lm_leakcheck_thread_roots(&c->roots);
     lm_roots_collect(&c->roots);
     if (lm_options.verbosity >= 3) {
         lm_roots_log(&c->roots);
@@ -183,8 +196,8 @@ static void check_with_loader_lock(void *arg)
         }
     }
     c->err = lm_mark_run(&c->roots, &c->res);
-    if (!c->err && loader_hi && c->res.possible.blocks)
-        lm_foreach_live_block(forgive_loader_block, &c->res);
+    if (!c->err)
+        lm_leakcheck_forgive_loader(&c->res);
     uint64_t marked = lm_os_now_ns();
 
     size_t shown = 0;       /* definite + indirect left after suppressions */

@@ -21,6 +21,18 @@ void lm_leakcheck_arm_exit(void);
  * that shares the parent's memory.  Applies exitcode=N. */
 void lm_leakcheck_at_exit(void);
 
+struct lm_roots;
+struct lm_mark_result;
+
+/* With the world stopped: every registered thread's saved registers, its
+ * stack from the saved SP (a copy, for a thread that did not stop), its
+ * static TLS; the thread table itself excluded.  Shared by the exit check
+ * and the dump snapshot. */
+void lm_leakcheck_thread_roots(struct lm_roots *r);
+/* After the mark: glibc's DTVs (allocated by ld.so, held through an
+ * interior pointer) count as reachable. */
+void lm_leakcheck_forgive_loader(struct lm_mark_result *res);
+
 /* Process identity, for telling a fork child (atfork handler ran: a
  * process of its own) from a vfork child (shares our memory: hands off). */
 void lm_leakcheck_set_pid(void);

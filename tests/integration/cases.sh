@@ -46,9 +46,12 @@ run_python() {
 
 # -- perl: hashes, regexes, sort, sprintf ----------------------------------
 # Single process.  Perl randomises its hash seed per process (PERL_HASH_SEED
-# unset), which moves possible/reachable/live by a few blocks; the leaks
-# (definite, indirect, cycles) stay the same.
-reports_perl="main stable-leaks"
+# unset), which moves possible/reachable/live by a few blocks.  Its leaks
+# (about 34 definite blocks) are not required to be stable either: with
+# addresses and seeds changing per run, a stale copy of a pointer can now and
+# then make a leaked block look reachable (a conservative scan's nature; seen
+# once in several hundred runs), which would make this test flaky.
+reports_perl="main"
 run_perl() {
     exec /usr/bin/perl "$LM_SRC/workload.pl"
 }

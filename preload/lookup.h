@@ -27,6 +27,13 @@ struct lm_block_ref {
  * of size 0 counts as one byte so that a pointer to it keeps it alive. */
 bool lm_lookup_block(uintptr_t p, struct lm_block_ref *out);
 
+/* The same answer for the marker's hot path, cheaper: fills only start,
+ * unit, index and large, and reads the block's record only when p is an
+ * interior pointer (to check it against the requested size).  A start
+ * pointer costs the unit kind byte, the arena header and the liveness bits:
+ * one cache miss less per hit on a large heap. */
+bool lm_lookup_block_lean(uintptr_t p, struct lm_block_ref *out);
+
 /* Calls fn for every live block, arenas first (in address order), then
  * large blocks (in address order). */
 void lm_foreach_live_block(void (*fn)(const struct lm_block_ref *b, void *arg), void *arg);

@@ -133,7 +133,7 @@ static LM_NOINLINE void mark_hit(struct marker *m, uintptr_t v, uintptr_t at, un
 {
     (void)at;
     struct lm_block_ref b;
-    if (!lm_lookup_block(v, &b) || b.unit >= m->res->state_units)
+    if (!lm_lookup_block_lean(v, &b) || b.unit >= m->res->state_units)
         return;
     m->res->hits++;
     unsigned want = from == LM_MARK_REACHABLE && v == b.start ? LM_MARK_REACHABLE : LM_MARK_POSSIBLE;

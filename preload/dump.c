@@ -8,10 +8,8 @@
  * then go out as type + length + payload through one lm_bufw with a
  * 256 KiB mapped buffer.
  *
- * Address order: lm_foreach_live_block visits arenas before large blocks,
- * but large blocks and arenas share one unit space, so this file walks the
- * units itself (walk_blocks), arena blocks and large heads interleaved in
- * unit order: that is address order.  The marker numbers leaked blocks in
+ * Address order: lm_foreach_live_block walks the units in order, arena
+ * blocks and large heads interleaved: that is address order.  The marker numbers leaked blocks in
  * the same (unit, index) order, so the k-th leaked block met by the walk is
  * leak-graph node k (checked per block; lm_mark_find_leaked otherwise).
  *
@@ -270,52 +268,9 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 /* ---- the block walk, in address order ---- */
 
-typedef void (*block_fn)(struct dump *d, const struct lm_block_ref *b);
-
-static void walk_blocks(struct dump *d, block_fn fn)
+static void note_stack(const struct lm_block_ref *b, void *arg)
 {
-    uint32_t top = lm_span_top();
-    struct lm_block_ref ref;
-    for (uint32_t unit = 0; unit < top; unit++) {
-        uint8_t kind = lm_unit_kind[unit];
-        if (kind == LM_UNIT_ARENA) {
-            const struct lm_arena *a = lm_unit_addr(unit);
-            if (!lm_arena_valid(a))
-                continue;
-            const uint64_t *live = lm_arena_live(a), *remote = lm_arena_remote(a);
-            uint32_t words = (a->extended + 63u) >> 6;
-            for (uint32_t w = 0; w < words; w++) {
-                uint64_t bits = live[w] & ~remote[w];
-                while (bits) {
-                    uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
-                    bits &= bits - 1;
-                    if (idx >= a->extended)
-                        continue;
-                    ref.start = (uintptr_t)lm_arena_block(a, idx);
-                    ref.size = lm_arena_req_size(a, idx);
-                    ref.unit = unit;
-                    ref.index = idx;
-                    ref.stack_id = a->meta[idx].stack_id;
-                    ref.gen = a->meta[idx].gen;
-                    ref.large = false;
-                    fn(d, &ref);
-                }
-            }
-        } else if (kind == LM_UNIT_LARGE && lm_units[unit].state == LM_BLOCK_LIVE) {
-            ref.start = (uintptr_t)lm_unit_addr(unit);
-            ref.size = lm_units[unit].size;
-            ref.unit = unit;
-            ref.index = 0;
-            ref.stack_id = lm_units[unit].stack_id;
-            ref.gen = lm_units[unit].gen;
-            ref.large = true;
-            fn(d, &ref);
-        }
-    }
-}
-
-static void note_stack(struct dump *d, const struct lm_block_ref *b)
-{
+    struct dump *d = arg;
     if (!b->stack_id || d->err)
         return;
     size_t word = b->stack_id >> 6;
@@ -380,8 +335,9 @@ static void flush_blocks(struct dump *d)
     d->in_rec = 0;
 }
 
-static void put_block(struct dump *d, const struct lm_block_ref *b)
+static void put_block(const struct lm_block_ref *b, void *arg)
 {
+    struct dump *d = arg;
     if (d->err)
         return;
     unsigned unref;
@@ -467,9 +423,9 @@ int lm_dump_write_fd(int fd, const struct lm_mark_result *res,
     write_header(&d, info);
     write_process(&d);
     dl_iterate_phdr(module_cb, &d);
-    walk_blocks(&d, note_stack);
+    lm_foreach_live_block(note_stack, &d);
     write_stacks(&d);
-    walk_blocks(&d, put_block);
+    lm_foreach_live_block(put_block, &d);
     flush_blocks(&d);
     write_edges(&d);
     write_totals(&d, info);

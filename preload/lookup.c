@@ -91,7 +91,19 @@ void lm_foreach_live_block(void (*fn)(const struct lm_block_ref *b, void *arg), 
     uint32_t top = lm_span_top();
     struct lm_block_ref ref;
     for (uint32_t unit = 0; unit < top; unit++) {
-        if (lm_unit_kind[unit] != LM_UNIT_ARENA)
+        uint8_t kind = lm_unit_kind[unit];
+        if (kind == LM_UNIT_LARGE && lm_units[unit].state == LM_BLOCK_LIVE) {
+            ref.start = (uintptr_t)lm_unit_addr(unit);
+            ref.size = lm_units[unit].size;
+            ref.unit = unit;
+            ref.index = 0;
+            ref.stack_id = lm_units[unit].stack_id;
+            ref.gen = lm_units[unit].gen;
+            ref.large = true;
+            fn(&ref, arg);
+            continue;
+        }
+        if (kind != LM_UNIT_ARENA)
             continue;
         const struct lm_arena *a = lm_unit_addr(unit);
         if (!lm_arena_valid(a))
@@ -107,18 +119,6 @@ void lm_foreach_live_block(void (*fn)(const struct lm_block_ref *b, void *arg), 
                     fn(&ref, arg);
             }
         }
-    }
-    for (uint32_t unit = 0; unit < top; unit++) {
-        if (lm_unit_kind[unit] != LM_UNIT_LARGE || lm_units[unit].state != LM_BLOCK_LIVE)
-            continue;
-        ref.start = (uintptr_t)lm_unit_addr(unit);
-        ref.size = lm_units[unit].size;
-        ref.unit = unit;
-        ref.index = 0;
-        ref.stack_id = lm_units[unit].stack_id;
-        ref.gen = lm_units[unit].gen;
-        ref.large = true;
-        fn(&ref, arg);
     }
 }
 

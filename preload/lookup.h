@@ -34,8 +34,7 @@ bool lm_lookup_block(uintptr_t p, struct lm_block_ref *out);
  * one cache miss less per hit on a large heap. */
 bool lm_lookup_block_lean(uintptr_t p, struct lm_block_ref *out);
 
-/* Calls fn for every live block, arenas first (in address order), then
- * large blocks (in address order). */
+/* Calls fn for every live block, in address order. */
 void lm_foreach_live_block(void (*fn)(const struct lm_block_ref *b, void *arg), void *arg);
 
 /* Bounds of the region that holds every block (a quick pre-filter:

@@ -16,7 +16,8 @@
  *      /proc/self/task/T/status: exited or zombie -> GONE; stop signal
  *      still pending -> just wait; not pending and not acked -> the signal
  *      was lost or is being handled: send again (a duplicate is harmless);
- *      pending, blocked and asleep in the kernel at two looks in a row ->
+ *      pending and blocked at two looks in a row, asleep in the kernel at
+ *      the first (the first looks come 1 ms apart, so this costs ~2 ms) ->
  *      NOT_STOPPED at once (LM_STOPF_ASLEEP).  At the total timeout the
  *      remaining ones become NOT_STOPPED;
  *   6. lists the tasks again and repeats 4-5 for threads created meanwhile
@@ -259,9 +260,10 @@ enum laggard { LAG_GONE, LAG_PENDING, LAG_NOT_PENDING };
 
 /* Looks at a thread that has not answered: gone, signal pending, or not.
  * *asleep: it blocks the signal and sleeps in the kernel (state S or D). */
-static enum laggard inspect(struct lm_thread *t, int sig, bool *asleep)
+static enum laggard inspect(struct lm_thread *t, int sig, bool *asleep, bool *blocked)
 {
     *asleep = false;
+    *blocked = false;
     char path[64], text[4096];
     lm_format(path, sizeof path, "/proc/self/task/%d/status", (int)t->tid);
     if (lm_proc_read(path, text, sizeof text) < 0)
@@ -273,38 +275,48 @@ static enum laggard inspect(struct lm_thread *t, int sig, bool *asleep)
     const char *blk = status_field(text, "SigBlk");
     if (blk && (parse_hex(blk) & bit)) {
         t->stop_flags |= LM_STOPF_BLOCKS_SIGNAL;
+        *blocked = true;
         *asleep = st && (*st == 'S' || *st == 'D');
     }
     const char *pnd = status_field(text, "SigPnd");
     return pnd && (parse_hex(pnd) & bit) ? LAG_PENDING : LAG_NOT_PENDING;
 }
 
-static void resend(struct lm_thread *t, int sig)
+/* Returns true when the thread was seen blocked and asleep for the first
+ * time: the next look comes after LM_STOP_QUICK_LOOK_NS, not a whole
+ * resend interval. */
+static bool resend(struct lm_thread *t, int sig)
 {
-    bool asleep;
-    enum laggard l = inspect(t, sig, &asleep);
+    bool asleep, blocked;
+    enum laggard l = inspect(t, sig, &asleep, &blocked);
     if (l == LAG_GONE) {
         t->stop_state = LM_STOP_GONE;
-    } else if (l == LAG_PENDING && asleep) {
-        /* Blocked and asleep twice in a row, a resend interval apart: it
-         * will most likely not answer before the timeout; do not wait. */
-        if (t->stop_flags & LM_STOPF_ASLEEP)
+    } else if (l == LAG_PENDING && blocked && (asleep || (t->stop_flags & LM_STOPF_ASLEEP))) {
+        /* Blocked and asleep, and still blocking the signal at the next
+         * look (it may have woken for a moment: a timed wait): it will
+         * most likely not answer before the timeout (jemalloc's background
+         * thread sleeps with every signal blocked for good); do not wait. */
+        if (t->stop_flags & LM_STOPF_ASLEEP) {
             t->stop_state = LM_STOP_NOT_STOPPED;
+            return false;
+        }
         t->stop_flags |= LM_STOPF_ASLEEP;
+        return true;
     } else if (l == LAG_NOT_PENDING) {
         t->stop_flags |= LM_STOPF_RESENT;
         if (send_stop(t, sig) == ESRCH)
             t->stop_state = LM_STOP_GONE;
     }
+    return false;
 }
 
 static void give_up(struct lm_thread *t, int sig)
 {
     pid_t pid = lm_os_getpid();
-    bool asleep;
+    bool asleep, blocked;
     if (syscall(SYS_tgkill, pid, t->tid, 0) != 0 && errno == ESRCH)
         t->stop_state = LM_STOP_GONE;
-    else if (inspect(t, sig, &asleep) == LAG_GONE)
+    else if (inspect(t, sig, &asleep, &blocked) == LAG_GONE)
         t->stop_state = LM_STOP_GONE;
     else
         t->stop_state = LM_STOP_NOT_STOPPED;
@@ -316,7 +328,12 @@ static void wait_acks(uint32_t seq, int sig)
     uint64_t ms = g_cfg_timeout_ms ? g_cfg_timeout_ms : LM_STOP_TIMEOUT_MS;
     uint64_t rs = g_cfg_resend_ms ? g_cfg_resend_ms : LM_STOP_RESEND_MS;
     uint64_t now = lm_os_now_ns(), deadline = now + ms * 1000000u;
-    uint64_t next_resend = now + rs * 1000000u;
+    uint64_t interval = rs * 1000000u;
+    uint64_t quick = interval < LM_STOP_QUICK_LOOK_NS ? interval : LM_STOP_QUICK_LOOK_NS;
+    /* First look soon: most threads answer within microseconds, and one
+     * that blocks the signal while asleep is then known after two quick
+     * looks (~2 ms) instead of two resend intervals. */
+    uint64_t next_resend = now + quick;
     for (;;) {
         uint32_t acks = __atomic_load_n(&g_acks, __ATOMIC_ACQUIRE);
         unsigned pending = 0, hw = lm_threads_hiwater();
@@ -332,7 +349,7 @@ static void wait_acks(uint32_t seq, int sig)
         if (!pending)
             return;
         now = lm_os_now_ns();
-        bool timeout = now >= deadline, resend_now = now >= next_resend;
+        bool timeout = now >= deadline, resend_now = now >= next_resend, look_again = false;
         for (unsigned i = 0; (timeout || resend_now) && i < hw; i++) {
             struct lm_thread *t = lm_threads_slot(i);
             if (!t || t->stop_state != LM_STOP_REQUESTED)
@@ -340,12 +357,14 @@ static void wait_acks(uint32_t seq, int sig)
             if (timeout)
                 give_up(t, sig);
             else
-                resend(t, sig);
+                look_again |= resend(t, sig);
         }
         if (timeout)
             return;
-        if (resend_now)
-            next_resend = now + rs * 1000000u;
+        if (resend_now) {
+            next_resend = now + (look_again ? quick : interval);
+            continue;           /* the looks may have settled every laggard */
+        }
         uint64_t until = next_resend < deadline ? next_resend : deadline;
         uint64_t rel = until > now ? until - now : 0;
         struct timespec ts = { (time_t)(rel / 1000000000u), (long)(rel % 1000000000u) };

@@ -57,6 +57,8 @@ struct lm_stop_result {
 /* Defaults used when a parameter is 0. */
 #define LM_STOP_TIMEOUT_MS 100u   /* give up on a thread after this */
 #define LM_STOP_RESEND_MS  10u    /* look at laggards and resend this often */
+#define LM_STOP_QUICK_LOOK_NS 1000000u   /* first looks: 1 ms, and 1 ms after a
+                                           first blocked-and-asleep sighting */
 
 /* Sets the stop signal (0: SIGRTMAX-4), the total timeout and the resend
  * interval.  When the signal has a handler of the program's, the next lower

@@ -1,7 +1,8 @@
 /*
  * cli.c - what the subcommands share on the command line: the usage text,
- * usage errors, -n counts, and loading a dump with the one-line error
- * report ("leakmark-analyze: FILE: offset N: what was wrong").
+ * usage errors, -n counts, loading a dump with the one-line error report
+ * ("leakmark-analyze: FILE: offset N: what was wrong"), and the -o FILE
+ * output (a failed command leaves no file behind).
  */
 #include "commands.h"
 #include "reader.h"
@@ -9,12 +10,20 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 const char an_usage_text[] =
     "usage: leakmark-analyze report DUMP [--json]   the leak report (text, or schema-1 JSON)\n"
     "       leakmark-analyze top DUMP [-n N]        live memory by allocation site\n"
     "       leakmark-analyze diff OLD NEW [-n N]    growth by allocation site and generation\n"
-    "       leakmark-analyze cycles DUMP [--dot]    leaked cycles (text, or Graphviz dot)\n";
+    "       leakmark-analyze cycles DUMP [--dot]    leaked cycles (text, or Graphviz dot)\n"
+    "       leakmark-analyze flamegraph DUMP [--leaked] [--folded] [-o FILE]\n"
+    "                                               SVG flame graph of live (or leaked) bytes\n"
+    "                                               by stack, or folded stacks for other tools\n"
+    "       leakmark-analyze html DUMP... [-o FILE] one self-contained HTML page: summary,\n"
+    "                                               growth over the dumps, flame graphs, top\n"
+    "                                               sites, leaked cycles\n";
 
 int an_usage_error(const char *msg)
 {
@@ -45,4 +54,28 @@ int an_load_or_complain(struct an_dump *d)
                 (unsigned long long)e.offset, e.msg);
     an_dump_free(d);
     return 2;
+}
+
+FILE *an_output_open(const char *path)
+{
+    if (!path)
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "leakmark-analyze: %s: cannot create it: %s\n", path, strerror(errno));
+    return f;
+}
+
+int an_output_close(FILE *f, const char *path, bool keep)
+{
+    if (f == stdout)
+        return 0;
+    bool bad = ferror(f) != 0;
+    if (fclose(f) != 0)
+        bad = true;
+    if (bad && keep)
+        fprintf(stderr, "leakmark-analyze: %s: cannot write it: %s\n", path, strerror(errno));
+    if (bad || !keep)
+        unlink(path);
+    return bad ? 1 : 0;
 }

@@ -10,10 +10,14 @@
 
 #include "model.h"
 
+#include <stdio.h>
+
 int an_cmd_report(int argc, char **argv);
 int an_cmd_top(int argc, char **argv);
 int an_cmd_diff(int argc, char **argv);
 int an_cmd_cycles(int argc, char **argv);
+int an_cmd_flamegraph(int argc, char **argv);
+int an_cmd_html(int argc, char **argv);
 
 extern const char an_usage_text[];
 
@@ -24,5 +28,12 @@ int an_load_or_complain(struct an_dump *d);
 int an_usage_error(const char *msg);
 /* Parses a -n argument; false when not a positive number. */
 bool an_parse_count(const char *s, uint32_t *out);
+/* -o FILE: the file opened for writing, stdout when path is NULL; NULL
+ * after printing the error line. */
+FILE *an_output_open(const char *path);
+/* Closes what an_output_open gave (stdout is left to main).  keep false:
+ * the file is removed (the command failed).  Returns 0, or 1 after
+ * printing the error line when the file could not be written. */
+int an_output_close(FILE *f, const char *path, bool keep);
 
 #endif

@@ -220,3 +220,14 @@ void an_graph_scc_edges(const struct an_graph *g, uint32_t c,
             if (g->scc[g->e[i].to] == c)
                 fn(&g->e[i], arg);
 }
+
+void an_member_name(uint32_t i, char *buf)
+{
+    char tmp[8];
+    int n = 0;
+    for (uint32_t v = i + 1; v && n < 7; v = (v - 1) / 26)
+        tmp[n++] = (char)('A' + (v - 1) % 26);
+    for (int k = 0; k < n; k++)
+        buf[k] = tmp[n - 1 - k];
+    buf[n] = 0;
+}

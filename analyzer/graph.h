@@ -61,4 +61,8 @@ uint32_t an_graph_member_index(const struct an_graph *g, uint32_t v);
 void an_graph_scc_edges(const struct an_graph *g, uint32_t c,
                         void (*fn)(const struct an_gedge *e, void *arg), void *arg);
 
+/* The name of cycle member i in the reports: A, B, ..., Z, AA, AB, ...
+ * (at most 7 letters; buf holds 8 bytes). */
+void an_member_name(uint32_t i, char *buf);
+
 #endif

@@ -1,8 +1,8 @@
 /*
  * main.c - leakmark-analyze: the offline analyzer of leakmark heap dumps
  * (include/leakmark/dump_format.h).  Subcommand dispatch only: the
- * subcommands live in report.c, top.c, diff.c and cycles.c, what they
- * share on the command line in cli.c.
+ * subcommands live in report.c, top.c, diff.c, cycles.c, flamegraph.c and
+ * html.c, what they share on the command line in cli.c.
  *
  * Exit status: 0 done; 2 bad usage, or a dump that cannot be read or is
  * invalid (then exactly one line on stderr, "leakmark-analyze: FILE:
@@ -24,6 +24,8 @@ int main(int argc, char **argv)
         { "top", an_cmd_top },
         { "diff", an_cmd_diff },
         { "cycles", an_cmd_cycles },
+        { "flamegraph", an_cmd_flamegraph },
+        { "html", an_cmd_html },
     };
     if (argc < 2)
         return an_usage_error("no subcommand given");

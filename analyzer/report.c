@@ -4,6 +4,7 @@
  * the two in step when the report layout changes.
  */
 #include "report.h"
+#include "graph.h"
 #include "jsonout.h"
 #include "stackfmt.h"
 
@@ -16,17 +17,6 @@
 #define TEXT_MAX_EDGES   48
 
 static const char *const kind_title[] = { "Definite", "Indirect", "Possible" };
-
-static void letters(uint32_t i, char *buf)
-{
-    char tmp[8];
-    int n = 0;
-    for (uint32_t v = i + 1; v && n < 7; v = (v - 1) / 26)
-        tmp[n++] = (char)('A' + (v - 1) % 26);
-    for (int k = 0; k < n; k++)
-        buf[k] = tmp[n - 1 - k];
-    buf[n] = 0;
-}
 
 static const struct an_block *node_block(const struct an_leaks *L, uint32_t v)
 {
@@ -49,8 +39,8 @@ static void print_edge(const struct an_gedge *e, void *arg)
         return;
     }
     char a[8], b[8];
-    letters(fi, a);
-    letters(ti, b);
+    an_member_name(fi, a);
+    an_member_name(ti, b);
     fprintf(p->f, "%s%s+%llu -> %s", p->printed % 6 ? "    " : "  ", a,
             (unsigned long long)e->offset, b);
     if (++p->printed % 6 == 0)
@@ -81,7 +71,7 @@ void an_report_cycle(FILE *f, struct an_leaks *L, struct an_symtab *t, uint32_t 
     char name[8], other[8];
     for (uint32_t i = 0; i < shown; i++) {
         const struct an_block *b = node_block(L, m[i]);
-        letters(i, name);
+        an_member_name(i, name);
         uint32_t k = L->rank[L->node_group[m[i]]];
         fprintf(f, "  [%s] %llu bytes at 0x%llx (%s, leak #%u), allocated at", name,
                 (unsigned long long)b->size, (unsigned long long)b->addr,
@@ -91,7 +81,7 @@ void an_report_cycle(FILE *f, struct an_leaks *L, struct an_symtab *t, uint32_t 
             if (node_block(L, m[j])->stack_id == b->stack_id)
                 same = j;
         if (same != i) {
-            letters(same, other);
+            an_member_name(same, other);
             fputs(" ", f);
             an_print_site(f, t, L->d, b->stack);
             fprintf(f, " (same stack as %s)\n", other);

@@ -28,7 +28,8 @@ LM_INLINE void lm_arena_hand_out(struct lm_arena *a, lm_block_t *b, size_t size)
     uint32_t idx = lm_arena_index(a, b);
     uint64_t *live = &lm_arena_live(a)[idx >> 6];
     lm_bits_store(live, lm_bits_load(live) | (1ull << (idx & 63)));
-    a->meta[idx] = (struct lm_meta){ .size = (uint16_t)size, .stack_id = lm_tls_stack_id };
+    a->meta[idx] = (struct lm_meta){ .size = (uint16_t)size, .stack_id = lm_tls_stack_id,
+                                     .gen = lm_gen_stamp };
 }
 
 LM_INLINE void *lm_malloc(size_t size)

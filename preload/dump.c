@@ -14,10 +14,14 @@
  * leak-graph node k (checked per block; lm_mark_find_leaked otherwise).
  *
  * Per block: class from the mark (reachable / possible / definite /
- * indirect; suppressed is never written, see dump.h), generation from the
- * block's gen byte, age 0 (not recorded by the allocator), unreachable
- * scans: the count kept by gen.c plus this scan for leaked blocks, 0
- * otherwise.
+ * indirect; suppressed is never written, see dump.h), generation (as it is
+ * once this dump, a scan of every generation, is done: what a report made
+ * right after says) and age (a lower bound, to the last scan) from the
+ * block's birth stamp (gen.h),
+ * unreachable scans: for leaked blocks the consecutive count carried by
+ * unref.h including this scan (1 when this dump is the first to see the
+ * block unreachable), 0 otherwise.  The walk also writes the next unref
+ * table, published once every block was seen.
  *
  * Invariants: no malloc, no stdio, no locks; reads the heap without
  * faulting (same checks as lookup.c).  One dump at a time per caller
@@ -34,6 +38,7 @@
 #include "span.h"
 #include "stackdepot.h"
 #include "threads.h"
+#include "unref.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -62,6 +67,8 @@ struct dump {
     uint32_t in_rec, next_leaked;
     uint64_t file_index;
     uint64_t gen_blocks[3], gen_bytes[3];
+    struct lm_unref_walk unref;
+    uint64_t snap_ns;
 };
 
 /* ---- bytes ---- */
@@ -307,6 +314,8 @@ static uint8_t block_class(struct dump *d, const struct lm_block_ref *b, unsigne
     case LM_MARK_POSSIBLE:
         return LM_DUMP_POSSIBLE;
     case LM_MARK_LEAKED: {
+        bool reported;
+        *unref = lm_unref_visit(&d->unref, b, &reported);
         uint32_t node = d->next_leaked;
         struct lm_block_ref lb;
         if (node < lm_mark_leaked_count(res))
@@ -318,7 +327,6 @@ static uint8_t block_class(struct dump *d, const struct lm_block_ref *b, unsigne
         d->next_leaked = node + 1;
         if (node < d->node_index.len)
             ((uint32_t *)d->node_index.data)[node] = (uint32_t)d->file_index;
-        *unref = lm_gen_unref(b->gen) + 1;
         if (res->graph_ok && lm_leakgraph_kind(&res->graph, node) == LM_LEAK_INDIRECT)
             return LM_DUMP_INDIRECT;
         return LM_DUMP_DEFINITE;
@@ -342,9 +350,9 @@ static void put_block(const struct lm_block_ref *b, void *arg)
         return;
     unsigned unref;
     uint8_t cls = block_class(d, b, &unref);
-    unsigned gen = lm_gen_of(b->gen);
-    if (gen > LM_GEN_OLD)
-        gen = LM_GEN_OLD;
+    struct lm_gen_info gi;
+    lm_gen_classify_after(b->gen, d->snap_ns, LM_GEN_OLD, &gi);
+    unsigned gen = gi.gen;
     d->gen_blocks[gen]++;
     d->gen_bytes[gen] += b->size;
     uint8_t e[48];
@@ -352,7 +360,7 @@ static void put_block(const struct lm_block_ref *b, void *arg)
     n += varint_enc(e + n, b->size);
     n += varint_enc(e + n, b->stack_id);
     e[n++] = (uint8_t)(cls | gen << 3);
-    n += varint_enc(e + n, 0);                /* age: not recorded */
+    n += varint_enc(e + n, gi.age_ms);
     n += varint_enc(e + n, unref);
     put(d, e, n);
     d->prev_addr = b->start;
@@ -417,6 +425,8 @@ int lm_dump_write_fd(int fd, const struct lm_mark_result *res,
     lm_mmvec_init(&d.stack_bits, sizeof(uint64_t));
     lm_mmvec_init(&d.node_index, sizeof(uint32_t));
     d.res = res;
+    d.snap_ns = info->snap_ns;
+    lm_unref_begin(&d.unref);
     if (lm_mmvec_resize(&d.node_index, lm_mark_leaked_count(res)) != 0)
         d.err = ENOMEM;
 
@@ -426,6 +436,8 @@ int lm_dump_write_fd(int fd, const struct lm_mark_result *res,
     lm_foreach_live_block(note_stack, &d);
     write_stacks(&d);
     lm_foreach_live_block(put_block, &d);
+    if (!d.err)
+        lm_unref_commit(&d.unref);
     flush_blocks(&d);
     write_edges(&d);
     write_totals(&d, info);

@@ -40,6 +40,8 @@ struct lm_dump_info {
     uint64_t wall_ns;              /* CLOCK_REALTIME ns (0: now) */
     uint64_t pause_ns, scan_ns;
     uint32_t threads_not_stopped;
+    uint64_t snap_ns;              /* monotonic time of the snapshot, for
+                                    * block ages (0: ages 0) */
 };
 
 struct lm_dump_stats {

@@ -48,14 +48,17 @@
 #include "atomic.h"
 #include "backtrace.h"
 #include "dump.h"
+#include "gen.h"
 #include "log.h"
 #include "mark.h"
 #include "options.h"
 #include "os.h"
 #include "roots.h"
+#include "scan.h"
 #include "stackdepot.h"
 #include "stopworld.h"
 #include "threads.h"
+#include "unref.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -80,6 +83,11 @@ static volatile uint32_t g_dump_lock;
 static volatile AO_t g_seq;
 static volatile AO_t g_started;
 static volatile AO_t g_registered;        /* the dumper thread has a slot */
+static volatile AO_t g_thread_wanted;     /* dumps on a signal or periodic scans */
+static uint64_t g_scan_seq;               /* periodic scans done (dumper thread) */
+static size_t g_live_at_scan;             /* estimate when the last one ran */
+static bool g_scan_pending;               /* it left unconfirmed leaks */
+static struct lm_gen_schedule g_schedule;
 static volatile AO_TS_t g_view_lock = AO_TS_INITIALIZER;
 static struct sigaction g_view;           /* the program's view (SIG_DFL) */
 static __sighandler_t (*real_signal)(int, __sighandler_t);
@@ -181,16 +189,73 @@ static void dump_handler(int sig, siginfo_t *si, void *uc)
 
 static int dump_once(enum lm_dump_trigger trigger);
 
+/* Sleeps until a dump request or the next periodic scan (deadline 0: no
+ * scans).  The futex wait returns early on a request, a signal or a
+ * spurious wake: the loop looks again. */
+static void wait_for_work(uint32_t cur, uint64_t deadline)
+{
+    if (!deadline) {
+        syscall(SYS_futex, &g_requests, FUTEX_WAIT_PRIVATE, cur, NULL, NULL, 0);
+        return;
+    }
+    uint64_t now = lm_os_now_ns();
+    if (now >= deadline)
+        return;
+    uint64_t left = deadline - now;
+    struct timespec ts = { (time_t)(left / 1000000000u), (long)(left % 1000000000u) };
+    syscall(SYS_futex, &g_requests, FUTEX_WAIT_PRIVATE, cur, &ts, NULL, 0);
+}
+
+/* CPython collects the young generation when allocations minus frees
+ * exceed gen0_threshold; a periodic scan here is skipped when the live
+ * block count moved by less than that since the last scan - unless that
+ * scan saw leaks still waiting for confirmation (they need their next
+ * scans, or an idle program would never hear of its last leak), and never
+ * more than gen1_threshold - 1 times in a row (a slow leak in a program
+ * whose heap size stays put is still found, 10 intervals later). */
+static bool scan_worth_it(void)
+{
+    static uint32_t skipped;
+    if (!g_scan_seq || g_scan_pending || skipped + 1 >= lm_options.gen1_threshold) {
+        skipped = 0;
+        return true;
+    }
+    size_t live = lm_live_blocks_estimate();
+    size_t moved = live > g_live_at_scan ? live - g_live_at_scan : g_live_at_scan - live;
+    if (moved >= lm_options.gen0_threshold) {
+        skipped = 0;
+        return true;
+    }
+    skipped++;
+    if (lm_options.verbosity >= 3)
+        lm_log("periodic scan skipped: %zu live blocks, %zu at the last scan (gen0_threshold %u)",
+               live, g_live_at_scan, (unsigned)lm_options.gen0_threshold);
+    return false;
+}
+
 static void *dumper_main(void *arg)
 {
     (void)arg;
     if (lm_threads_register_self() == 0)
         lm_store_rel(&g_registered, 1);
+    /* Take this thread's heap now: the snapshot child allocates (the
+     * periodic report symbolizes with libdw), and a first allocation there
+     * would register the thread under the threads lock, which the stopped
+     * parent held when it forked. */
+    lm_free(lm_malloc(16));
+    uint64_t interval = (uint64_t)lm_options.scan_interval * 1000000000u;
+    uint64_t next_scan = interval ? lm_os_now_ns() + interval : 0;
     uint32_t seen = 0;          /* requests made before we ran count too */
     for (;;) {
+        if (next_scan && lm_os_now_ns() >= next_scan) {
+            if (scan_worth_it())
+                dump_once(LM_DUMP_TRIGGER_PERIODIC);
+            next_scan = lm_os_now_ns() + interval;
+            continue;
+        }
         uint32_t cur = __atomic_load_n(&g_requests, __ATOMIC_ACQUIRE);
         if (cur == seen || !lm_load_acq(&g_armed)) {
-            syscall(SYS_futex, &g_requests, FUTEX_WAIT_PRIVATE, cur, NULL, NULL, 0);
+            wait_for_work(cur, next_scan);
             seen = lm_load_acq(&g_armed) ? seen : __atomic_load_n(&g_requests, __ATOMIC_ACQUIRE);
             continue;
         }
@@ -217,7 +282,9 @@ static void start_thread(void)
     pthread_attr_destroy(&attr);
     if (err) {
         lm_store_rel(&g_armed, 0);
-        lm_log("cannot start the dump thread (errno %d); dumps on a signal are off", err);
+        lm_store_rel(&g_thread_wanted, 0);
+        lm_log("cannot start the dump thread (errno %d); dumps on a signal and periodic "
+               "scans are off", err);
     }
     else
         pthread_setname_np(th, "leakmark-dump");
@@ -238,11 +305,22 @@ static void log_taken(void)
     lm_log("dump_signal %s is used by the program; dumps on that signal are off", name);
 }
 
+static void arm_signal(void);
+
 void lm_dumper_start(void)
 {
     if (!lm_cas_full(&g_started, 0, 1))
         return;
     resolve_reals();
+    arm_signal();
+    if ((lm_load_acq(&g_armed) || lm_options.scan_interval) && lm_init()) {
+        lm_store_rel(&g_thread_wanted, 1);
+        start_thread();
+    }
+}
+
+static void arm_signal(void)
+{
     int sig;
     if (lm_dumper_parse_signal(lm_options.dump_signal, &sig) != 0) {
         lm_log("dump_signal '%s' is not a signal (a name like SIGUSR1 or USR1, a number, "
@@ -268,7 +346,6 @@ void lm_dumper_start(void)
     if (__sigaction(sig, &sa, NULL) != 0)
         return;
     lm_store_rel(&g_armed, 1);
-    start_thread();
 }
 
 unsigned lm_dumper_thread_registered(void) { return (unsigned)lm_load_acq(&g_registered); }
@@ -281,8 +358,10 @@ void lm_dumper_atfork_child(void)
      * A dump lock held by another thread of the parent is void here. */
     g_dump_lock = 0;
     g_requests = 0;
+    g_scan_seq = 0;
     lm_store_rel(&g_registered, 0);
-    if (lm_load_acq(&g_armed))
+    lm_unref_atfork_child();
+    if (lm_load_acq(&g_thread_wanted))
         start_thread();
 }
 
@@ -358,11 +437,14 @@ struct shared {                 /* MAP_SHARED page: parent <-> child */
     int err;
     uint32_t done;
     uint64_t scan_ns, bytes, blocks;
+    uint64_t pending;           /* periodic: leaked blocks not yet confirmed */
 };
 
 struct job {
     enum lm_dump_trigger trigger;
-    uint32_t seq;
+    uint32_t seq;               /* dump number (dumps), scan number (periodic) */
+    unsigned level;             /* oldest generation the scan examines */
+    uint64_t snap_ns;           /* monotonic: the world stopped */
     pid_t pid;                  /* the dumped process */
     uint64_t t0, wall_ns;
     struct shared *sh;
@@ -406,10 +488,22 @@ static __attribute__((noreturn)) void child_main(struct job *j)
     struct lm_dump_info info = {
         .trigger = j->trigger, .seq = j->seq, .pid = j->pid, .wall_ns = j->wall_ns,
         .pause_ns = sh->pause_ns, .scan_ns = scan_ns,
-        .threads_not_stopped = j->stop.nnot_stopped,
+        .threads_not_stopped = j->stop.nnot_stopped, .snap_ns = j->snap_ns,
     };
     struct lm_dump_stats st = { 0 };
-    if (!err) {
+    if (j->trigger == LM_DUMP_TRIGGER_PERIODIC) {
+        struct lm_scan_job sj = {
+            .seq = j->seq, .level = j->level, .snap_ns = j->snap_ns, .pid = j->pid,
+            .scan_ms = (double)scan_ns / 1e6, .pause_ms = (double)sh->pause_ns / 1e6,
+            .threads_not_stopped = j->stop.nnot_stopped,
+        };
+        struct lm_scan_stats ss;
+        if (!err)
+            err = lm_scan_report(&res, &sj, &ss);
+        st.blocks = err ? 0 : ss.new_blocks;
+        st.bytes = err ? 0 : ss.new_bytes;
+        sh->pending = err ? 1 : ss.pending_blocks;
+    } else if (!err) {
         char path[LM_DUMP_PATH_MAX];
         if (!lm_dump_expand_path(path, sizeof path, lm_options.dump_path, j->pid, j->seq))
             err = ENAMETOOLONG;
@@ -451,11 +545,14 @@ static void stopped_phase(void *arg)
         j->err = err;
         return;
     }
+    j->snap_ns = t_stop;
     /* clone(2) with flags 0: fork without atfork handlers, exit signal 0. */
     long pid = syscall(SYS_clone, 0UL, 0UL, NULL, NULL, 0UL);
     if (pid == 0)
         child_main(j);
     j->child = pid < 0 ? -errno : pid;
+    if (pid > 0)
+        lm_gen_scan_done(j->level, t_stop);     /* the child keeps the old epoch */
     if (j->stop.nnot_stopped && lm_options.verbosity >= 2)
         log_not_stopped();
     lm_start_world();
@@ -463,6 +560,33 @@ static void stopped_phase(void *arg)
     __atomic_store_n(&j->sh->pause_ready, 1, __ATOMIC_RELEASE);
     syscall(SYS_futex, &j->sh->pause_ready, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
+
+/* Waits for the snapshot child, at most LM_SNAPSHOT_MAX_S seconds: a child
+ * stuck on a lock a stopped thread held (the loader's, while it dlopen'ed)
+ * is killed, so that it never blocks the next dumps. */
+#define LM_SNAPSHOT_MAX_S 600
+static void wait_child(long child)
+{
+    int status = 0;
+    uint64_t deadline = lm_os_now_ns() + (uint64_t)LM_SNAPSHOT_MAX_S * 1000000000u;
+    for (unsigned ms = 1;; ms = ms < 50 ? ms * 2 : 50) {
+        long r = syscall(SYS_wait4, child, &status, __WCLONE | WNOHANG, NULL);
+        if (r == child || (r < 0 && errno != EINTR))
+            return;
+        if (lm_os_now_ns() > deadline) {
+            lm_log("snapshot %ld did not finish in %d s: killed", child, LM_SNAPSHOT_MAX_S);
+            syscall(SYS_kill, child, SIGKILL);
+            while (syscall(SYS_wait4, child, &status, __WCLONE, NULL) < 0 && errno == EINTR)
+                ;
+            return;
+        }
+        struct timespec ts = { 0, (long)ms * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
+void lm_dumper_lock(void) { lm_tidlock_acquire(&g_dump_lock); }
+void lm_dumper_unlock(void) { lm_tidlock_release(&g_dump_lock); }
 
 static int dump_once(enum lm_dump_trigger trigger)
 {
@@ -475,7 +599,11 @@ static int dump_once(enum lm_dump_trigger trigger)
     struct job j;
     memset(&j, 0, sizeof j);
     j.trigger = trigger;
-    j.seq = (uint32_t)lm_fetch_add(&g_seq, 1);
+    bool periodic = trigger == LM_DUMP_TRIGGER_PERIODIC;
+    j.seq = periodic ? (uint32_t)g_scan_seq++ : (uint32_t)lm_fetch_add(&g_seq, 1);
+    j.level = periodic ? lm_gen_next_level(&g_schedule) : LM_GEN_OLD;
+    if (lm_unref_setup() != 0 && lm_options.verbosity >= 2)
+        lm_log("scan: no memory for the unreachable-scan table; counts start at 1 each scan");
     j.pid = lm_os_getpid();
     j.t0 = lm_os_now_ns();
     struct timespec ts;
@@ -493,14 +621,24 @@ static int dump_once(enum lm_dump_trigger trigger)
     lm_backtrace_thread_unblock();
     if (j.err || j.child < 0) {
         err = j.err ? j.err : (int)-j.child;
-        lm_log("heap dump %u failed: %s (errno %d)", j.seq,
+        lm_log("%s %u failed: %s (errno %d)", periodic ? "periodic scan" : "heap dump", j.seq,
                j.err ? "could not stop the world" : "could not fork the snapshot", err);
         goto unmap;
     }
-    int status = 0;
-    while (syscall(SYS_wait4, j.child, &status, __WCLONE, NULL) < 0 && errno == EINTR)
-        ;
+    wait_child(j.child);
     err = j.sh->done ? j.sh->err : ECHILD;
+    if (periodic) {
+        g_live_at_scan = lm_live_blocks_estimate();
+        g_scan_pending = err || j.sh->pending;
+        if (err)
+            lm_log("periodic scan %u failed (errno %d)", j.seq, err);
+        else if (lm_options.verbosity >= 2)
+            lm_log("periodic scan %u (generations up to %s): %lu new leaked blocks, %lu bytes; "
+                   "pause %lu us, scan %lu ms", j.seq, lm_gen_name(j.level),
+                   (unsigned long)j.sh->blocks, (unsigned long)j.sh->bytes,
+                   (unsigned long)(j.sh->pause_ns / 1000), (unsigned long)(j.sh->scan_ns / 1000000));
+        goto unmap;
+    }
     char path[LM_DUMP_PATH_MAX];
     if (!lm_dump_expand_path(path, sizeof path, lm_options.dump_path, j.pid, j.seq))
         path[0] = 0;

@@ -58,6 +58,11 @@ __sighandler_t lm_dumper_signal_call(int sig, __sighandler_t h, enum lm_signal_f
  * captures stacks, so init.c's fork handler does not count it). */
 unsigned lm_dumper_thread_registered(void);
 
+/* Serialises a whole leak check (leakcheck.c) with snapshots: a snapshot
+ * child must not inherit the report's locks half-held. */
+void lm_dumper_lock(void);
+void lm_dumper_unlock(void);
+
 /* fork child (init.c): a fresh dumper thread for the child. */
 void lm_dumper_atfork_child(void);
 

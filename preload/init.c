@@ -16,6 +16,7 @@
  * The destructor runs the exit-time leak check (leakcheck.c).
  */
 #include "alloc.h"
+#include "api.h"
 #include "backtrace.h"
 #include "dumper.h"
 #include "leakcheck.h"
@@ -128,6 +129,7 @@ static void fork_child(void)
     lm_threads_atfork_child();
     lm_stopworld_atfork_child();
     lm_leakcheck_atfork_child();
+    lm_api_atfork_child();
     if (fork_from_threads)
         lm_backtrace_disable();
     lm_dumper_atfork_child();

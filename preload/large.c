@@ -51,7 +51,8 @@ void *lm_large_alloc(size_t size, size_t align, bool zero)
     }
     u->size = size;
     u->stack_id = lm_tls_stack_id;
-    u->gen = 0;
+    u->gen = lm_gen_stamp;
+    u->block_flags = LM_BLOCK_F_NONE;   /* the span's free-list link until now */
     u->dirty = dirty > pages ? dirty : pages;
     __atomic_store_n(&u->state, LM_BLOCK_LIVE, __ATOMIC_RELEASE);
     return p;

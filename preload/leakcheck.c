@@ -22,6 +22,7 @@
  * concurrent stops); once per process at exit (an atomic flag).
  */
 #include "leakcheck.h"
+#include "dumper.h"
 #include "alloc.h"
 #include "atomic.h"
 #include "backtrace.h"
@@ -225,9 +226,11 @@ long lm_leakcheck_run(const char *trigger)
     lm_roots_init(&c.roots);
     lm_mark_result_init(&c.res);
     lm_backtrace_thread_block();
+    lm_dumper_lock();
     lm_os_own_graveyard(true);
     lm_roots_with_loader_lock(check_with_loader_lock, &c);
     lm_os_own_graveyard(false);
+    lm_dumper_unlock();
     lm_backtrace_thread_unblock();
     if (c.err)
         lm_log("leak check failed: %s (errno %d)", c.err == ENOMEM ? "out of memory" : "could not stop the world", c.err);

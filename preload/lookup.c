@@ -122,6 +122,21 @@ void lm_foreach_live_block(void (*fn)(const struct lm_block_ref *b, void *arg), 
     }
 }
 
+size_t lm_live_blocks_estimate(void)
+{
+    uint32_t top = lm_span_top();
+    size_t n = 0;
+    for (uint32_t unit = 0; unit < top; unit++) {
+        uint8_t kind = __atomic_load_n(&lm_unit_kind[unit], __ATOMIC_RELAXED);
+        if (kind == LM_UNIT_LARGE)
+            n += __atomic_load_n(&lm_units[unit].state, __ATOMIC_RELAXED) == LM_BLOCK_LIVE;
+        else if (kind == LM_UNIT_ARENA)
+            n += __atomic_load_n(&((const struct lm_arena *)lm_unit_addr(unit))->used,
+                                 __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
 void lm_heap_bounds(uintptr_t *lo, uintptr_t *hi)
 {
     *lo = lm_region_base;

@@ -37,6 +37,11 @@ bool lm_lookup_block_lean(uintptr_t p, struct lm_block_ref *out);
 /* Calls fn for every live block, in address order. */
 void lm_foreach_live_block(void (*fn)(const struct lm_block_ref *b, void *arg), void *arg);
 
+/* About how many blocks are live, read without stopping anybody (arena
+ * counts as their owners last wrote them; racy, never faults): the
+ * periodic scans' gen0_threshold test. */
+size_t lm_live_blocks_estimate(void);
+
 /* Bounds of the region that holds every block (a quick pre-filter:
  * anything outside is not a pointer to a block). */
 void lm_heap_bounds(uintptr_t *lo, uintptr_t *hi);

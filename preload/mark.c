@@ -13,6 +13,12 @@
  *   - When a push fails, `overflow` is set; marks are never lost, only
  *     scans, and the rescan round scans every marked block again.  Each
  *     failed push follows a new mark, so rounds end.
+ *   - Blocks flagged through the public API (api.h) are set REACHABLE
+ *     before the first root is scanned; NOT_LEAK ones are pushed (their
+ *     contents are scanned as a root's), IGNORE ones never are - not
+ *     even by the overflow rescan - so what only they point to stays
+ *     unreachable.  Both count as reachable.  Without any flagged block
+ *     this costs one load per run.
  *   - Encoded block values (enc()) have bit 63 set: no user-space address
  *     looks like one, so stale mark-stack or leaked-list memory, if ever
  *     scanned, keeps nothing alive.  Their order is address order.
@@ -22,6 +28,7 @@
  * blocks' first `requested size` bytes.  No locks, no malloc, no stdio.
  */
 #include "mark.h"
+#include "api.h"
 #include "arena.h"
 #include "log.h"
 #include "options.h"
@@ -83,6 +90,7 @@ struct marker {
     uintptr_t lo, span;        /* heap bounds: candidate - lo < span */
     bool unaligned;
     bool overflow;
+    bool skip_ignored;         /* a block was ever flagged IGNORE (api.h) */
     int err;                   /* edges phase: first ENOMEM */
     lm_mmvec_t stack;          /* uint64_t enc() */
     lm_mmvec_t unit_first;     /* edges phase: uint32_t[units + 1], first
@@ -168,14 +176,35 @@ static void rescan_cb(const struct lm_block_ref *b, void *arg)
     if (b->unit >= m->res->state_units)
         return;
     unsigned st = st_get(m->res->state, b->unit, b->index);
+    if (st == LM_MARK_REACHABLE && m->skip_ignored && lm_api_block_flags(b) == LM_BLOCK_F_IGNORE)
+        return;
     if (st == LM_MARK_REACHABLE || st == LM_MARK_POSSIBLE) {
         scan_block(m, b->unit, b->index, st);
         drain(m);
     }
 }
 
+/* A block the program flagged through the public API (api.h), before any
+ * root is scanned: reachable either way; a NOT_LEAK block is pushed so its
+ * contents are scanned as a root's, an IGNORE block is not, and since it
+ * is already reachable no pointer to it can push it later. */
+static void flagged_cb(const struct lm_block_ref *b, unsigned flags, void *arg)
+{
+    struct marker *m = arg;
+    if (b->unit >= m->res->state_units || st_get(m->res->state, b->unit, b->index) == LM_MARK_REACHABLE)
+        return;
+    st_set(m->res->state, b->unit, b->index, LM_MARK_REACHABLE);
+    if (flags == LM_BLOCK_F_NOT_LEAK)
+        push(m, enc(b->unit, b->index, LM_MARK_REACHABLE));
+}
+
 static void flood(struct marker *m, const struct lm_roots *roots)
 {
+    if (lm_api_blocks_used()) {
+        m->skip_ignored = lm_api_ignore_used();
+        lm_api_foreach_flagged(flagged_cb, m);
+        drain(m);
+    }
     for (size_t i = 0; i < lm_roots_len(roots); i++) {
         const struct lm_root *r = lm_roots_at(roots, i);
         m->res->root_bytes += r->hi - r->lo;

@@ -151,6 +151,15 @@ int lm_os_map(size_t n, void **out)
     return err;
 }
 
+int lm_os_map_shared(size_t n, void **out)
+{
+    int err = (int)raw_mmap(NULL, n, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, out);
+    if (!err)
+        own_add((uintptr_t)*out, n);
+    return err;
+}
+
 int lm_os_remap(void *old, size_t old_n, size_t new_n, void **out)
 {
     long r = syscall(SYS_mremap, old, old_n, new_n, MREMAP_MAYMOVE);

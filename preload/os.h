@@ -29,6 +29,10 @@ int lm_os_purge(void *p, size_t n);
  * that the root scan leaves out. */
 int lm_os_map(size_t n, void **out);
 int lm_os_remap(void *old, size_t old_n, size_t new_n, void **out);
+/* Like lm_os_map, but shared with the children this process forks (pages
+ * are given memory when first touched): how snapshot children hand results
+ * back. */
+int lm_os_map_shared(size_t n, void **out);
 int lm_os_unmap(void *p, size_t n);
 /* Calls fn for every mapping leakmark owns (and, while the graveyard is
  * kept, every one it unmapped or moved since): ranges never to scan. */

@@ -69,6 +69,7 @@ struct view {
     struct lm_mark_count live, reachable, possible, leaked, definite, indirect;
     uint32_t cycles;
     size_t sup_blocks, sup_bytes;   /* the caller's (info) + ours */
+    struct lm_mark_count unreported;  /* left out by a periodic scan */
 };
 
 struct ctx {
@@ -78,6 +79,7 @@ struct ctx {
     lm_mmvec_t node_supp;       /* uint8_t per leaked node (LM_SUPP_NODE_*),
                                  * empty when nothing is suppressed */
     const lm_leakgraph_t *g;    /* NULL when !graph_ok */
+    const struct lm_report_info *info;
     lm_mmvec_t groups;          /* struct group */
     lm_mmvec_t index;           /* uint32_t slot + 1, 0 = empty; pow2 size */
     lm_mmvec_t node_group;      /* uint32_t per leaked node */
@@ -153,7 +155,7 @@ static void add_block(struct ctx *c, uint8_t kind, const struct lm_block_ref *b,
     struct group *g = grp(c, s);
     g->blocks++;
     g->bytes += b->size;
-    g->gen_blocks[lm_gen_of(b->gen) < 3 ? lm_gen_of(b->gen) : 2]++;
+    g->gen_blocks[lm_gen_of_stamp(b->gen)]++;
     g->in_cycle |= in_cycle;
     if (node != NO_GROUP)
         u32(&c->node_group)[node] = s;
@@ -162,6 +164,13 @@ static void add_block(struct ctx *c, uint8_t kind, const struct lm_block_ref *b,
 static bool node_suppressed(const struct ctx *c, uint32_t node)
 {
     return c->node_supp.len && ((const uint8_t *)c->node_supp.data)[node];
+}
+
+/* Left out by the caller (a periodic scan shows only new, confirmed leaks):
+ * in no group and in no count. */
+static bool node_hidden(const struct ctx *c, uint32_t node)
+{
+    return c->info->node_shown && !c->info->node_shown[node];
 }
 
 static void sub(struct lm_mark_count *m, size_t bytes)
@@ -187,6 +196,14 @@ static void leaked_cb(uint32_t node, const struct lm_block_ref *b,
 {
     struct ctx *c = arg;
     uint8_t k = kind == LM_LEAK_INDIRECT ? K_INDIRECT : K_DEFINITE;
+    if (node_hidden(c, node)) {
+        sub(k == K_DEFINITE ? &c->v.definite : &c->v.indirect, b->size);
+        sub(&c->v.leaked, b->size);
+        c->v.unreported.blocks++;
+        c->v.unreported.bytes += b->size;
+        u32(&c->node_group)[node] = NO_GROUP;
+        return;
+    }
     if (node_suppressed(c, node)) {
         suppress_block(c, k, b);
         u32(&c->node_group)[node] = NO_GROUP;
@@ -200,6 +217,12 @@ static void possible_cb(const struct lm_block_ref *b, void *arg)
     struct ctx *c = arg;
     if (lm_mark_block_state(c->res, b) != LM_MARK_POSSIBLE)
         return;
+    if (c->info->hide_possible) {
+        sub(&c->v.possible, b->size);
+        c->v.unreported.blocks++;
+        c->v.unreported.bytes += b->size;
+        return;
+    }
     uint32_t r = lm_supp_match(&c->supp, b->stack_id, LM_SUPP_POSSIBLE);
     if (r != LM_SUPP_NONE) {
         lm_supp_hit(&c->supp, r, 1, b->size);
@@ -216,7 +239,7 @@ static bool cycle_shown(const struct ctx *c, uint32_t s)
         return false;
     uint32_t cnt;
     const uint32_t *m = lm_leakgraph_scc_members(c->g, s, &cnt);
-    return cnt && !node_suppressed(c, m[0]);
+    return cnt && !node_suppressed(c, m[0]) && !node_hidden(c, m[0]);
 }
 
 /* Slot of the group of the first member of the root SCC owning node v's
@@ -506,7 +529,13 @@ static void text_summary(struct lm_bufw *w, const struct view *r)
 static void write_text(struct ctx *c, struct lm_bufw *w, const struct lm_report_info *info)
 {
     const struct view *r = &c->v;
-    int pid = (int)lm_os_getpid();
+    int pid = (int)info->pid;
+    if (info->periodic)
+        lm_bufw_printf(w, "==%d== leakmark: periodic scan %lu (generations up to %s): "
+                       "leaks new since the last scan, unreachable in %u scans in a row and "
+                       "older than %u ms\n", pid, (unsigned long)info->scan_seq,
+                       lm_gen_name(info->scan_level), (unsigned)lm_options.min_unref_scans,
+                       (unsigned)lm_options.min_age_ms);
     if (r->leaked.blocks || r->possible.blocks) {
         lm_bufw_printf(w, "==%d== leakmark: %zu bytes lost in %zu block%s (definite %zu, indirect %zu),"
                        " %u cycle%s, %zu bytes possibly lost in %zu block%s [%s check]\n\n", pid,
@@ -632,7 +661,7 @@ static void write_json(struct ctx *c, struct lm_bufw *w, const struct lm_report_
     lm_jw_key(j, "tool"); lm_jw_str(j, "leakmark");
     lm_jw_key(j, "schema"); lm_jw_u64(j, 1);
     lm_jw_key(j, "version"); lm_jw_str(j, LM_VERSION);
-    lm_jw_key(j, "pid"); lm_jw_i64(j, lm_os_getpid());
+    lm_jw_key(j, "pid"); lm_jw_i64(j, info->pid);
     lm_jw_key(j, "exe"); lm_jw_str(j, lm_exe_path());
     lm_jw_key(j, "trigger"); lm_jw_str(j, info->trigger);
     lm_jw_key(j, "summary");
@@ -647,7 +676,21 @@ static void write_json(struct ctx *c, struct lm_bufw *w, const struct lm_report_
     lm_jw_key(j, "scan_ms"); lm_jw_fixed(j, info->scan_ms, 3);
     lm_jw_key(j, "pause_ms"); lm_jw_fixed(j, info->pause_ms, 3);
     lm_jw_key(j, "threads_not_stopped"); lm_jw_u64(j, info->threads_not_stopped);
+    if (info->periodic)
+        json_count(j, "unreported_blocks", "unreported_bytes", r->unreported.blocks,
+                   r->unreported.bytes);
     lm_jw_obj_end(j);
+    if (info->periodic) {
+        lm_jw_key(j, "scan");
+        lm_jw_obj_begin(j);
+        lm_jw_key(j, "seq"); lm_jw_u64(j, info->scan_seq);
+        lm_jw_key(j, "generation"); lm_jw_str(j, lm_gen_name(info->scan_level));
+        lm_jw_key(j, "min_unref_scans"); lm_jw_u64(j, lm_options.min_unref_scans);
+        lm_jw_key(j, "min_age_ms"); lm_jw_u64(j, lm_options.min_age_ms);
+        json_count(j, "confirmed_blocks", "confirmed_bytes", info->confirmed_blocks,
+                   info->confirmed_bytes);
+        lm_jw_obj_end(j);
+    }
     lm_jw_key(j, "leaks");
     lm_jw_arr_begin(j);
     for (size_t i = 0; i < c->order.len; i++) {
@@ -728,9 +771,10 @@ static int json_to_file(struct ctx *c, char *buf, size_t cap, const struct lm_re
     char path[LM_OPT_STR_MAX + 64], tmp[LM_OPT_STR_MAX + 96];
     pid_t pid = lm_os_getpid();
     int err = 0;
-    if (!lm_options.report_path[0])
+    const char *pattern = info->json_path ? info->json_path : lm_options.report_path;
+    if (!pattern[0])
         return json_failed("", EINVAL);
-    if (!lm_report_expand_path(path, sizeof path, lm_options.report_path, pid) ||
+    if (!lm_report_expand_path(path, sizeof path, pattern, info->pid) ||
         lm_format(tmp, sizeof tmp, "%s.tmp.%d", path, (int)pid) >= sizeof tmp - 1)
         return json_failed(lm_options.report_path, ENAMETOOLONG);
     long fd = syscall(SYS_openat, AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -758,10 +802,12 @@ int lm_report_write(const struct lm_mark_result *res, const struct lm_report_inf
         info = *info_in;
     if (!info.trigger)
         info.trigger = "exit";
+    if (!info.pid)
+        info.pid = lm_os_getpid();
     bool json = lm_options.report == 1, text = !(json && lm_options.quiet);
 
     pthread_mutex_lock(&report_lock);
-    struct ctx c = { .res = res, .g = res->graph_ok ? lm_mark_graph(res) : NULL };
+    struct ctx c = { .res = res, .g = res->graph_ok ? lm_mark_graph(res) : NULL, .info = &info };
     c.v = (struct view){ .live = res->live, .reachable = res->reachable,
                          .possible = res->possible, .leaked = res->leaked,
                          .definite = res->definite, .indirect = res->indirect,

@@ -63,6 +63,21 @@ struct lm_report_info {
     size_t *reported_out;           /* when non-NULL, receives the definite +
                                      * indirect blocks the report shows (after
                                      * suppressions): the exitcode decision */
+    pid_t pid;                      /* the reported process (0: getpid) */
+    const char *json_path;          /* JSON path pattern (NULL: report_path) */
+    /* A periodic scan (periodic; scan_level: the oldest generation it
+     * examines) shows a part of the
+     * leaks: node_shown[node] == 0 leaves leaked node out of the report and
+     * of every count (NULL: all shown); hide_possible leaves out possible
+     * blocks.  JSON gains "scan": {seq, generation, min_unref_scans,
+     * min_age_ms, confirmed_blocks, confirmed_bytes}; the text a first line
+     * that says which scan it is. */
+    bool periodic;
+    unsigned scan_level;
+    uint64_t scan_seq;
+    const uint8_t *node_shown;
+    bool hide_possible;
+    size_t confirmed_blocks, confirmed_bytes;   /* all leaks the scan confirms */
 };
 
 /* Writes the report(s) for `res` as lm_options asks (report, report_path,

@@ -17,6 +17,7 @@
  * residency comes from raw mincore.  Not async-signal-safe (dl_iterate_phdr).
  */
 #include "roots.h"
+#include "api.h"
 #include "log.h"
 #include "options.h"
 #include "os.h"
@@ -489,9 +490,48 @@ int lm_roots_collect_mmap(struct lm_roots *r)
     return err;
 }
 
+/* ---- USER ---- */
+
+struct user_ctx {
+    struct lm_roots *r;
+    const lm_mmvec_t *maps;
+    int err;
+};
+
+/* A registered region, clipped to the readable mappings of the moment (a
+ * region the program unmapped or protected is never read). */
+static void user_cb(uintptr_t lo, uintptr_t hi, void *arg)
+{
+    struct user_ctx *c = arg;
+    const struct map_ent *m = c->maps->data;
+    for (size_t j = maps_find(c->maps, lo); j < c->maps->len && m[j].lo < hi && !c->err; j++) {
+        if (!(m[j].flags & MAP_R))
+            continue;
+        c->err = lm_roots_add(c->r, lo > m[j].lo ? lo : m[j].lo, hi < m[j].hi ? hi : m[j].hi,
+                              LM_ROOT_USER);
+    }
+}
+
+int lm_roots_collect_user(struct lm_roots *r)
+{
+    if (!lm_api_regions_used())
+        return 0;
+    lm_mmvec_t maps = LM_MMVEC_INIT(sizeof(struct map_ent));
+    struct user_ctx c = { r, &maps, read_maps(&maps) };
+    if (!c.err)
+        lm_api_foreach_region(user_cb, &c);
+    lm_mmvec_free(&maps);
+    if (c.err && !r->error)
+        r->error = c.err;
+    return c.err;
+}
+
 int lm_roots_collect(struct lm_roots *r)
 {
-    int err = lm_roots_collect_globals(r);
+    int err = lm_roots_collect_user(r);
+    int e1 = lm_roots_collect_globals(r);
+    if (!err)
+        err = e1;
     if (lm_options.scan_mmap) {
         int e2 = lm_roots_collect_mmap(r);
         if (!err)

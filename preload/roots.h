@@ -6,8 +6,12 @@
  * lm_mmvec) plus a list of exclusions.  The caller (the exit check, with
  * the world stopped) adds what only it knows with lm_roots_add: every
  * thread's live stack [sp, base) (STACK), its saved registers (REGISTERS),
- * its static TLS block (TLS), registered regions (USER).  Then
- * lm_roots_collect appends, in this fixed order:
+ * its static TLS block (TLS).  Then lm_roots_collect appends, in this
+ * fixed order:
+ *   USER    regions the program registered through the public API
+ *           (include/leakmark.h, api.h), clipped to what /proc/self/maps
+ *           says is readable at the time (read only when one was ever
+ *           registered);
  *   GLOBAL  writable, readable PT_LOAD segments of the executable and of
  *           every loaded object (dlopen'ed ones too), from dl_iterate_phdr,
  *           clipped to what /proc/self/maps says is readable, minus
@@ -103,9 +107,10 @@ int lm_roots_add(struct lm_roots *r, uintptr_t lo, uintptr_t hi, enum lm_root_ki
  * a sigaltstack).  Returns 0 or ENOMEM. */
 int lm_roots_exclude(struct lm_roots *r, uintptr_t lo, uintptr_t hi);
 
-/* GLOBAL then MMAP (when lm_options.scan_mmap), as described above.
+/* USER, GLOBAL, then MMAP (when lm_options.scan_mmap), as described above.
  * Returns 0, or the first errno met (what could be collected is kept). */
 int lm_roots_collect(struct lm_roots *r);
+int lm_roots_collect_user(struct lm_roots *r);
 int lm_roots_collect_globals(struct lm_roots *r);
 int lm_roots_collect_mmap(struct lm_roots *r);
 

@@ -49,13 +49,17 @@ enum lm_unit_kind {
 
 struct lm_unit {
     uint32_t span;       /* head: length in units; CONT / FREE_TAIL: head index */
-    uint32_t next;       /* FREE: bin list links (index + 1, 0 = none) */
+    union {
+        uint32_t next;   /* FREE: bin list links (index + 1, 0 = none) */
+        uint32_t block_flags;   /* LARGE, live: enum lm_block_flag (block.h),
+                                   zeroed by lm_large_alloc */
+    };
     uint32_t prev;
     uint32_t stack_id;   /* LARGE: allocation stack (0 = none) */
     uint64_t size;       /* LARGE: the size the program asked for */
     uint32_t dirty;      /* FREE / LARGE: pages from the head that may be resident */
     uint8_t state;       /* LARGE: block state (block.h) */
-    uint8_t gen;         /* LARGE: generation and scan bits */
+    uint8_t gen;         /* LARGE: birth stamp (gen.h) */
     uint16_t slack;      /* LARGE: resident pages past the block's end */
 };
 

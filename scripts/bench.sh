@@ -2,12 +2,15 @@
 # bench.sh - time and peak memory of leakmark against glibc malloc, mimalloc
 # and jemalloc (and, with --peers, LeakSanitizer, heaptrack and valgrind) on
 # synthetic allocation workloads (tests/bench/wl_*.c) and on real programs;
-# with --exit-check, the cost of the exit-time leak check alone.
+# with --exit-check, the cost of the exit-time leak check alone; with --dumps,
+# the pause, time and size of heap dumps.
 #
 #   scripts/bench.sh [-n RUNS] [--quick] [--peers] [--scale X] [--only REGEX]
 #                    [--no-build] [-o FILE.tsv]
 #   scripts/bench.sh --exit-check [-n RUNS] [--quick] [--sizes LIST]
 #                    [--no-build] [-o FILE.tsv]
+#   scripts/bench.sh --dumps [-n RUNS] [--big] [--sizes LIST] [--no-build]
+#                    [-o FILE.tsv]
 #
 # Every run goes through tests/bench/lm-runstat (fork/execvp/wait4), so wall
 # time and ru_maxrss come from the same run.  Runs are interleaved: run 1 of
@@ -19,8 +22,11 @@
 # stdout of every run is compared with glibc's (the workloads print
 # address-independent checksums): a mismatch is flagged in the note column.
 #
-# leakmark runs in three configurations, so that the cost of each part shows:
+# leakmark runs in four configurations, so that the cost of each part shows:
 #   leakmark           default options: tracking + full stacks + exit check
+#   leakmark-scan1     the same plus a periodic scan every second
+#                      (scan_interval=1); a table line gives its time over
+#                      leakmark's (the target: at most 1.10)
 #   leakmark-nocheck   LEAKMARK_OPTIONS=leak_check=0 (tracking + stacks)
 #   leakmark-nostacks  LEAKMARK_OPTIONS=stack_depth=0:leak_check=0
 # --peers adds LeakSanitizer (preloaded liblsan, LSAN_OPTIONS=detect_leaks=1:
@@ -40,6 +46,22 @@
 # (default "100:1000000 1024:10000000 4096:16384", pointer density 0.1).
 # It also checks that every check found exactly the planted leaks.
 #
+# --dumps times heap dumps (SIGUSR1) of tests/bench/wl_dumpheap, a live heap
+# of MIB MiB in BLOCKS blocks (reachable tree, pointer density 0.1) with a
+# second thread churning small blocks.  tests/bench/lm-dumptime starts it
+# under leakmark (leak_check=0), waits until the heap is built, then dumps
+# it RUNS times, one signal per finished dump (leakmark folds requests that
+# arrive during a dump into one), 0.5 s apart.  Per size: the pause (the
+# dump's own pause_ms: how long the program was stopped), the total time
+# from kill() to the renamed file, the mark time (scan_ms), the dump's size
+# in bytes per live block, and the cost of a bare fork() of the same
+# process (the workload times its own); median and min-max; pause per GiB
+# against the target of 25 ms per GiB of live heap (issue #4).  --sizes
+# default "100:1600 1024:16384 4096:65536 64:1000000 256:4000000" (64 KiB
+# blocks for the heap sizes, 64-byte blocks for millions of blocks); sizes
+# of 4 GiB and more run only with --big or when MemAvailable is at least
+# three times the heap.
+#
 # Environment: LEAKMARK_BUILD_DIR (default <repo>/build).  LEAKMARK_OPTIONS
 # and LSAN_OPTIONS of the caller are ignored: each configuration sets its own.
 # Needs only bash, awk, coreutils, gcc and cmake; no python for the logic.
@@ -57,6 +79,10 @@ OUT=""
 DO_BUILD=1
 EXIT_CHECK=0
 SIZES="100:1000000 1024:10000000 4096:16384"
+DUMPS=0
+BIG=0
+SIZES_SET=0
+DUMP_SIZES="100:1600 1024:16384 4096:65536 64:1000000 256:4000000"
 VG_FACTOR=0.1        # valgrind runs at SCALE * VG_FACTOR
 VG_MAX_MIB=100       # --exit-check runs valgrind only on heaps up to this size
 
@@ -69,7 +95,9 @@ while (($#)); do
     --scale) SCALE=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --exit-check) EXIT_CHECK=1 ;;
-    --sizes) SIZES=$2; shift ;;
+    --dumps) DUMPS=1 ;;
+    --big) BIG=1 ;;
+    --sizes) SIZES=$2; SIZES_SET=1; shift ;;
     --no-build) DO_BUILD=0 ;;
     -o) OUT=$2; shift ;;
     -h|--help) usage 0 ;;
@@ -111,10 +139,10 @@ if ((DO_BUILD)); then
 fi
 BIN=$BUILD/bench-bin
 mkdir -p "$BIN"
-for src in "$ROOT"/tests/bench/wl_*.c "$ROOT"/tests/bench/lm-runstat.c; do
+for src in "$ROOT"/tests/bench/wl_*.c "$ROOT"/tests/bench/lm-runstat.c "$ROOT"/tests/bench/lm-dumptime.c; do
   exe=$BIN/$(basename "$src" .c)
   if [[ ! -x $exe || $src -nt $exe ]]; then
-    gcc -O2 -g -Wall -Wextra -pthread -o "$exe" "$src" ||
+    gcc -O2 -g -Wall -Wextra -pthread -I"$ROOT/include" -o "$exe" "$src" ||
       { log "bench: cannot compile $src"; exit 1; }
   fi
 done
@@ -293,6 +321,90 @@ exit_check_mode() {
   if [[ -n $OUT ]]; then echo "TSV written to $OUT"; fi
 }
 
+# ---- --dumps: pause and total time of heap dumps ------------------------------------
+# raw: mib blocks dens fork_ms seq total_ms pause_ms scan_ms file_bytes live_blocks live_bytes not_stopped
+dumps_mode() {
+  local dt=$BIN/lm-dumptime wl=$BIN/wl_dumpheap raw=$WORK/dumps.tsv sizes=$SIZES
+  local sz mib blocks dens avail fork_ms notes=()
+  ((SIZES_SET)) || sizes=$DUMP_SIZES
+  if [[ ! -f $LIB ]]; then log "bench: --dumps needs $LIB"; exit 1; fi
+  avail=$(awk '/^MemAvailable:/ { printf "%d", $2 / 1024 }' /proc/meminfo)
+  : >"$raw"
+  log "bench: heap dumps, $RUNS per size, sizes: $sizes"
+  for sz in $sizes; do
+    IFS=: read -r mib blocks dens <<<"$sz"
+    dens=${dens:-0.1}
+    if ((!BIG)) && awk -v m="$mib" -v a="$avail" 'BEGIN { exit !(m >= 4096 && a < 3 * m) }'; then
+      notes+=("$mib MiB skipped: MemAvailable $avail MiB is below 3x the heap (use --big)")
+      continue
+    fi
+    rm -rf "$WORK/dumps"; mkdir -p "$WORK/dumps"
+    if ! "$dt" -n "$RUNS" -d "$WORK/dumps" -g 500 -e "LD_PRELOAD=$LIB" \
+         -e "LEAKMARK_OPTIONS=leak_check=0:dump_path=$WORK/dumps/d.%p.%n.dump" \
+         -- "$wl" "$mib" "$blocks" "$dens" >"$WORK/dt.out" 2>"$WORK/dt.err"; then
+      log "bench: dumps of $mib MiB in $blocks blocks failed:"; sed -n '1,8p' "$WORK/dt.err" | sed 's/^/    /' >&2
+      notes+=("$mib MiB in $blocks blocks: FAILED ($(tail -n 1 "$WORK/dt.err"))")
+      continue
+    fi
+    fork_ms=$(sed -n 's/.* fork_ms=\([0-9.-]*\).*/\1/p' "$WORK/dt.err" | head -n 1)
+    awk -v p="$mib	$blocks	$dens	${fork_ms:--}" '{ print p "\t" $0 }' "$WORK/dt.out" >>"$raw"
+    awk -F'\t' -v m="$mib" -v b="$blocks" '{ printf "bench: %5s MiB %8s blocks: dump %d pause %8.2f ms total %9.1f ms scan %9.1f ms %10d bytes\n", m, b, $1, $3, $2, $4, $5 }' \
+      "$WORK/dt.out" >&2
+  done
+  for n in "${notes[@]+"${notes[@]}"}"; do echo "note: $n"; done
+  awk -F'\t' -v out="$OUT" '
+  function median(list,   a, i, j, t, k) {
+    k = split(list, a, " ")
+    for (i = 2; i <= k; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+  }
+  function minof(list,   a, i, k, m) { k = split(list, a, " "); m = a[1]; for (i = 2; i <= k; i++) if (a[i] + 0 < m + 0) m = a[i]; return m }
+  function maxof(list,   a, i, k, m) { k = split(list, a, " "); m = a[1]; for (i = 2; i <= k; i++) if (a[i] + 0 > m + 0) m = a[i]; return m }
+  {
+    sz = $1 ":" $2 ":" $3
+    if (!(sz in seen)) { seen[sz] = 1; order[++n] = sz; mib[sz] = $1; blk[sz] = $2; fork[sz] = $4 }
+    total[sz] = total[sz] " " $6; pause[sz] = pause[sz] " " $7; scan[sz] = scan[sz] " " $8
+    bytes[sz] = bytes[sz] " " $9; live[sz] = live[sz] " " $10; lbytes[sz] = lbytes[sz] " " $11
+    if ($12 > 0) nstop[sz] += $12
+    runs[sz]++
+  }
+  END {
+    print ""
+    print "heap dumps (SIGUSR1): median and min-max over the dumps of one process per size"
+    print "pause = the dump header'"'"'s pause_ms (program stopped); total = kill() to renamed file; scan = start of the dump to end of the mark"
+    hdr = sprintf("%-6s %8s %7s %9s %-17s %9s %-19s %9s %9s %8s %8s %9s %8s  %s",
+                  "MiB", "blocks", "blk_B", "live_GiB", "pause_ms min-max", "pause_ms", "total_ms min-max", "total_ms",
+                  "scan_ms", "fork_ms", "B/block", "dump_MiB", "ms/GiB", "note")
+    print hdr; h = hdr; gsub(/./, "-", h); print h
+    if (out != "") print "mib\tblocks\truns\tlive_bytes\tpause_ms\tpause_min_ms\tpause_max_ms\ttotal_ms\ttotal_min_ms\ttotal_max_ms\tscan_ms\tfork_ms\tfile_bytes\tbytes_per_block\tpause_ms_per_gib\tnote" > out
+    for (i = 1; i <= n; i++) {
+      sz = order[i]
+      gib = median(lbytes[sz]) / 1073741824
+      p = median(pause[sz]); t = median(total[sz]); fb = median(bytes[sz]); lb = median(live[sz])
+      bpb = lb > 0 ? fb / lb : 0
+      pg = gib > 0 ? p / gib : 0
+      note = ""
+      if (gib >= 0.5 && pg > 25) note = note "pause above 25 ms/GiB "
+      if (nstop[sz]) note = note nstop[sz] " thread(s) not stopped "
+      printf "%-6s %8d %7d %9.3f %8.2f-%-8.2f %9.2f %9.1f-%-9.1f %9.1f %9.1f %8s %8.2f %9.2f %8.1f  %s\n",
+             mib[sz], blk[sz], int(mib[sz] * 1048576 / blk[sz] / 8) * 8, gib, minof(pause[sz]), maxof(pause[sz]), p,
+             minof(total[sz]), maxof(total[sz]), t, median(scan[sz]), fork[sz], bpb, fb / 1048576, pg, note
+      if (out != "")
+        printf "%s\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%d\t%.2f\t%.2f\t%s\n",
+               mib[sz], blk[sz], runs[sz], median(lbytes[sz]), p, minof(pause[sz]), maxof(pause[sz]), t,
+               minof(total[sz]), maxof(total[sz]), median(scan[sz]), fork[sz], fb, bpb, pg, note >> out
+    }
+    print "target (issue #4): pause <= 25 ms per GiB of live heap (checked from 0.5 GiB up: below that the fixed cost of stopping the threads dominates)"
+  }' "$raw"
+  printf '\n%d dump(s) per size, 0.5 s apart, one process per size; %s\n' "$RUNS" "$(uname -srm), $(nproc) cpus"
+  if [[ -n $OUT ]]; then echo "TSV written to $OUT"; fi
+}
+
+if ((DUMPS)); then
+  dumps_mode
+  exit 0
+fi
+
 if ((EXIT_CHECK)); then
   exit_check_mode
   exit 0
@@ -311,6 +423,7 @@ HAVE_LM=0
 if [[ -f $LIB ]] && nm -D --defined-only "$LIB" 2>/dev/null | grep -w malloc >/dev/null; then
   HAVE_LM=1
   CONFIGS+=("leakmark|$LIB|$LM_DEFAULT|main"
+            "leakmark-scan1|$LIB|LEAKMARK_OPTIONS=leak_check=1:scan_interval=1|main"
             "leakmark-nocheck|$LIB|LEAKMARK_OPTIONS=leak_check=0|main"
             "leakmark-nostacks|$LIB|LEAKMARK_OPTIONS=stack_depth=0:leak_check=0|main")
 else
@@ -548,6 +661,19 @@ END {
         printf "GEOMEAN\t%s\t%s\t%s\t%d\t\t\t\t\t%s\t%s\t%s\t%s\t0\t\n", kk, c, scale, nt[c, kk],
                g1, g2, g3, g4 >> out
     }
+
+  # periodic scanning: leakmark-scan1 (scan_interval=1) over leakmark, per workload
+  if (("leakmark-scan1" in seen) && ("leakmark" in seen)) {
+    print ""
+    print "cost of periodic scans (scan_interval=1): leakmark-scan1 median time / leakmark median time (target <= 1.10)"
+    for (i = 1; i <= nw; i++) {
+      w = wl[i]; a = w SUBSEP "leakmark-scan1"; b = w SUBSEP "leakmark"
+      if (!(a in mw) || !(b in mw) || fail[a] || fail[b]) continue
+      t = ratio(mw[a], mw[b]); printf "  %-8s %-9s %s\n", w, kind[w], fmt(t)
+      if (t != "") { lsc[kind[w]] += log(t); nsc[kind[w]]++ }
+    }
+    for (kk in nsc) printf "  %-8s %-9s %s\n", "geomean", kk, fmt(exp(lsc[kk] / nsc[kk]))
+  }
 
   # leakmark against the other leak finders: leakmark / peer, per workload
   np = 0

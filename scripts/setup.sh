@@ -16,9 +16,10 @@
 # root and sudo exists); otherwise it stops with one line naming them.
 
 # Debian packages: build, unit tests, and the programs the integration
-# tests run (python3 brings its sqlite3 module with libpython3.X-stdlib).
+# tests run (python3 brings its sqlite3 module with libpython3.X-stdlib;
+# chromium renders the analyzer's HTML page headless).
 LM_PACKAGES=(cmake gcc g++ make pkg-config libunwind-dev libatomic-ops-dev libcmocka-dev libdw-dev
-             python3 perl git xz-utils coreutils bash)
+             python3 perl git xz-utils coreutils bash redis-server redis-tools chromium)
 
 LM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LM_BUILD=${LEAKMARK_BUILD_DIR:-$LM_ROOT/build}

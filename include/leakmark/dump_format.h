@@ -51,10 +51,15 @@
  *                      varint  stack id (0: none)
  *                      u8      class: low 3 bits enum lm_dump_class,
  *                              bits 3-4 generation (0 young, 1 middle,
- *                              2 old)
- *                      varint  age in ms at the dump
- *                      varint  consecutive scans the block has been
- *                              unreachable (0 for reachable blocks)
+ *                              2 old) once this dump is done (a dump is
+ *                              a scan: its survivors are promoted)
+ *                      varint  age in ms at the dump: a lower bound, the
+ *                              time since the first scan (periodic scan
+ *                              or dump) after the block's birth - 0 for
+ *                              blocks born since the last scan
+ *                      varint  consecutive scans (periodic scans and
+ *                              dumps, this one included) the block has
+ *                              been unreachable (0 for reachable blocks)
  *                    A dump may split the blocks over several BLOCKS
  *                    records; addresses keep increasing across them.
  *   LM_REC_EDGES     varint count, then per edge, pointers among leaked

@@ -29,7 +29,8 @@ Validation (the contract of shared/REPORT-FORMAT.md, exact types):
   non-empty stack of frames with pc/module/offset strings (pc and offset
   hex), optional function/file str and line int; the summary's
   definite/indirect/possible blocks and bytes equal the sums over leaks; live
-  = definite + indirect + possible + reachable (+ suppressed); cycles
+  = definite + indirect + possible + reachable (+ suppressed) (+ the
+  unreported blocks a periodic scan leaves out); cycles
   entries with id, blocks, bytes, root bool, members (address str, size int,
   leak index in range, pointing at a definite entry for a root cycle and an
   indirect one otherwise, with in_cycle true) whose count and sizes add up
@@ -275,6 +276,9 @@ def validate(rep, path):
         parts = [s.get("%s_%s" % (k, unit)) for k in
                  ("definite", "indirect", "possible", "reachable", "suppressed")]
         live = s.get("live_" + unit)
+        unrep = s.get("unreported_" + unit)       # periodic scans only
+        if is_int(unrep) and unrep >= 0 and is_int(live):
+            live -= unrep
         if is_int(live) and all(is_int(p) for p in parts):
             if parts[4] == 0 and live != sum(parts):
                 err("summary.live_%s is %d, not definite + indirect + possible + "

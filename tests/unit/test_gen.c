@@ -1,7 +1,10 @@
 /*
- * test_gen.c - generations: promotion of survivors, unreachable-scan
- * counting, the CPython-like scan schedule.  Builds a real heap with
- * lm_malloc, marks it from explicit roots, then applies lm_gen_after_scan.
+ * test_gen.c - generations and ages from birth stamps (gen.h): the stamp
+ * malloc records, promotion by scans (young -> middle at the first scan,
+ * -> old at the first middle-or-old scan after that), age lower bounds from
+ * the scan times, re-stamping of blocks that lived through half the stamp
+ * space, and the CPython-like schedule.  Builds a real heap with lm_malloc
+ * and drives lm_gen_scan_done by hand (the world is "stopped": one thread).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,91 +15,130 @@
 #include "alloc.h"
 #include "gen.h"
 #include "lookup.h"
-#include "mark.h"
 #include "options.h"
-#include "roots.h"
 
-static unsigned gen_at(void *p)
+#define MS 1000000ull
+
+static uint8_t stamp_of(void *p)
 {
     struct lm_block_ref b;
     assert_true(lm_lookup_block((uintptr_t)p, &b));
     return b.gen;
 }
 
-static void mark_from(void **roots_arr, size_t n, struct lm_mark_result *res)
+static struct lm_gen_info info_of(void *p, uint64_t now)
 {
-    struct lm_roots roots;
-    lm_roots_init(&roots);
-    lm_roots_add(&roots, (uintptr_t)roots_arr, (uintptr_t)(roots_arr + n), LM_ROOT_USER);
-    assert_int_equal(lm_mark_run(&roots, res), 0);
-    lm_roots_free(&roots);
+    struct lm_gen_info gi;
+    lm_gen_classify(stamp_of(p), now, &gi);
+    return gi;
 }
 
-static void test_encoding(void **state)
-{
-    (void)state;
-    uint8_t g = lm_gen_make(LM_GEN_MIDDLE, 5);
-    assert_int_equal(lm_gen_of(g), LM_GEN_MIDDLE);
-    assert_int_equal(lm_gen_unref(g), 5);
-    assert_int_equal(lm_gen_unref(lm_gen_make(LM_GEN_OLD, 1000)), LM_GEN_UNREF_MAX);
-    assert_string_equal(lm_gen_name(LM_GEN_YOUNG), "young");
-    assert_string_equal(lm_gen_name(LM_GEN_OLD), "old");
-}
-
-static void test_promotion_and_unref(void **state)
+static int setup(void **state)
 {
     (void)state;
     assert_true(lm_init());
-    void **keep = lm_calloc(4, sizeof(void *));
-    keep[0] = lm_calloc(1, 64);                 /* reachable small */
-    keep[1] = lm_calloc(1, 200000);             /* reachable large */
-    keep[2] = (char *)lm_calloc(1, 96) + 8;     /* possible (interior) */
-    void *lost = lm_calloc(1, 48);              /* leaked */
-    uintptr_t lost_addr = (uintptr_t)lost;
-    lost = NULL;
-    void *root[1] = { keep };
+    lm_gen_reset_for_tests();
+    return 0;
+}
 
-    assert_int_equal(lm_gen_of(gen_at(keep[0])), LM_GEN_YOUNG);
-    struct lm_mark_result res;
-    lm_mark_result_init(&res);
+static void test_promotion_and_age(void **state)
+{
+    (void)state;
+    void *a = lm_malloc(64);              /* born before any scan */
+    void *big = lm_malloc(300000);        /* large blocks carry stamps too */
+    struct lm_gen_info gi = info_of(a, 5 * MS);
+    assert_int_equal(gi.gen, LM_GEN_YOUNG);
+    assert_int_equal(gi.scans, 0);
+    assert_int_equal(gi.age_ms, 0);
 
-    /* A young scan: young survivors become middle, the leak counts 1. */
-    mark_from(root, 1, &res);
-    lm_gen_after_scan(&res, LM_GEN_YOUNG);
-    assert_int_equal(lm_gen_of(gen_at(keep[0])), LM_GEN_MIDDLE);
-    assert_int_equal(lm_gen_of(gen_at(keep[1])), LM_GEN_MIDDLE);
-    assert_int_equal(lm_gen_of(gen_at(keep[2])), LM_GEN_MIDDLE);
-    assert_int_equal(lm_gen_of(gen_at((void *)lost_addr)), LM_GEN_YOUNG);
-    assert_int_equal(lm_gen_unref(gen_at((void *)lost_addr)), 1);
+    lm_gen_scan_done(LM_GEN_YOUNG, 1000 * MS);       /* scan 0 at t = 1 s */
+    void *b = lm_malloc(64);                         /* born after scan 0 */
+    gi = info_of(a, 1500 * MS);
+    assert_int_equal(gi.gen, LM_GEN_MIDDLE);
+    assert_int_equal(gi.scans, 1);
+    assert_int_equal(gi.age_ms, 500);                /* since scan 0 */
+    assert_int_equal(info_of(big, 1500 * MS).gen, LM_GEN_MIDDLE);
+    assert_int_equal(info_of(b, 1500 * MS).gen, LM_GEN_YOUNG);
 
-    /* Another young scan leaves middle blocks alone. */
-    mark_from(root, 1, &res);
-    lm_gen_after_scan(&res, LM_GEN_YOUNG);
-    assert_int_equal(lm_gen_of(gen_at(keep[0])), LM_GEN_MIDDLE);
-    assert_int_equal(lm_gen_unref(gen_at((void *)lost_addr)), 2);
+    /* A young scan does not promote middle blocks... */
+    lm_gen_scan_done(LM_GEN_YOUNG, 2000 * MS);       /* scan 1 */
+    assert_int_equal(info_of(a, 2000 * MS).gen, LM_GEN_MIDDLE);
+    assert_int_equal(info_of(b, 2000 * MS).gen, LM_GEN_MIDDLE);
+    assert_int_equal(info_of(a, 2000 * MS).age_ms, 1000);
+    assert_int_equal(info_of(b, 2000 * MS).age_ms, 0);
+    /* ... a middle scan does, but only blocks that were middle before it. */
+    lm_gen_scan_done(LM_GEN_MIDDLE, 3000 * MS);      /* scan 2 */
+    void *c = lm_malloc(64);
+    assert_int_equal(info_of(a, 3000 * MS).gen, LM_GEN_OLD);
+    assert_int_equal(info_of(b, 3000 * MS).gen, LM_GEN_OLD);
+    assert_int_equal(info_of(c, 3000 * MS).gen, LM_GEN_YOUNG);
+    lm_gen_scan_done(LM_GEN_YOUNG, 4000 * MS);       /* scan 3 */
+    assert_int_equal(info_of(c, 4000 * MS).gen, LM_GEN_MIDDLE);
+    assert_int_equal(info_of(a, 4000 * MS).gen, LM_GEN_OLD);
+    assert_int_equal(info_of(a, 4000 * MS).scans, 4);
+    assert_int_equal(info_of(a, 4000 * MS).age_ms, 3000);
+    /* Without a time, no age. */
+    assert_int_equal(info_of(a, 0).age_ms, 0);
+    lm_free(a);
+    lm_free(b);
+    lm_free(c);
+    lm_free(big);
+}
 
-    /* A middle scan promotes to old; an old scan keeps old. */
-    mark_from(root, 1, &res);
-    lm_gen_after_scan(&res, LM_GEN_MIDDLE);
-    assert_int_equal(lm_gen_of(gen_at(keep[1])), LM_GEN_OLD);
-    mark_from(root, 1, &res);
-    lm_gen_after_scan(&res, LM_GEN_OLD);
-    assert_int_equal(lm_gen_of(gen_at(keep[1])), LM_GEN_OLD);
-    assert_int_equal(lm_gen_unref(gen_at((void *)lost_addr)), 4);
+static void test_reused_block_is_young(void **state)
+{
+    (void)state;
+    void *a = lm_malloc(48);
+    lm_gen_scan_done(LM_GEN_OLD, 10 * MS);
+    lm_gen_scan_done(LM_GEN_OLD, 20 * MS);
+    assert_int_equal(info_of(a, 20 * MS).gen, LM_GEN_OLD);
+    lm_free(a);
+    void *again = lm_malloc(48);                     /* likely the same slot */
+    assert_int_equal(info_of(again, 20 * MS).gen, LM_GEN_YOUNG);
+    lm_free(again);
+}
 
-    /* Reachable again: the unreachable count starts over. */
-    keep[3] = (void *)lost_addr;
-    mark_from(root, 1, &res);
-    lm_gen_after_scan(&res, LM_GEN_OLD);
-    assert_int_equal(lm_gen_unref(gen_at((void *)lost_addr)), 0);
-    assert_int_equal(lm_gen_of(gen_at((void *)lost_addr)), LM_GEN_MIDDLE);
+/* 400 scans: more than the 255 stamps.  A block that lives through them
+ * all must stay old (re-stamped ancient, never wrapped back to young), with
+ * an age that keeps growing; a block born late has its own exact age. */
+static void test_stamps_never_wrap(void **state)
+{
+    (void)state;
+    void *old_small = lm_malloc(32);
+    void *old_large = lm_malloc(200000);
+    void *late = NULL;
+    uint64_t t = 0;
+    for (unsigned i = 0; i < 400; i++) {
+        t += 1000 * MS;
+        lm_gen_scan_done(i % 10 == 9 ? LM_GEN_MIDDLE : LM_GEN_YOUNG, t);
+        if (i == 300)
+            late = lm_malloc(32);
+        struct lm_gen_info s = info_of(old_small, t), l = info_of(old_large, t);
+        assert_int_equal(s.gen, i < 9 ? LM_GEN_MIDDLE : LM_GEN_OLD);
+        assert_int_equal(l.gen, s.gen);
+        assert_true(s.scans >= (i < 127 ? i + 1 : 127));
+        /* The age bound is exact until re-stamping, then at least the time
+         * of the scan half a stamp space ago. */
+        assert_true(s.age_ms <= (uint64_t)(i + 1) * 1000);
+        if (i >= 200)
+            assert_true(s.age_ms >= 100000);
+    }
+    struct lm_gen_info lg = info_of(late, t);
+    assert_int_equal(lg.scans, 99);
+    assert_int_equal(lg.age_ms, 98 * 1000);
+    assert_int_equal(stamp_of(old_small), LM_GEN_ANCIENT);
+    assert_int_equal(stamp_of(old_large), LM_GEN_ANCIENT);
+    lm_free(old_small);
+    lm_free(old_large);
+    lm_free(late);
+}
 
-    lm_mark_result_free(&res);
-    lm_free((void *)lost_addr);
-    lm_free(keep[0]);
-    lm_free(keep[1]);
-    lm_free((char *)keep[2] - 8);
-    lm_free(keep);
+static void test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(lm_gen_name(LM_GEN_YOUNG), "young");
+    assert_string_equal(lm_gen_name(LM_GEN_MIDDLE), "middle");
+    assert_string_equal(lm_gen_name(LM_GEN_OLD), "old");
 }
 
 static void test_schedule(void **state)
@@ -119,9 +161,11 @@ static void test_schedule(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_encoding),
-        cmocka_unit_test(test_promotion_and_unref),
+        cmocka_unit_test_setup(test_promotion_and_age, setup),
+        cmocka_unit_test_setup(test_reused_block_is_young, setup),
+        cmocka_unit_test_setup(test_stamps_never_wrap, setup),
         cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct mod_state {
     bool tried;
@@ -89,6 +90,19 @@ static void hex(char *out, const uint8_t *p, size_t n)
     out[2 * n] = 0;
 }
 
+/* A path from the dump on one line: control bytes (a hostile dump's
+ * newlines) as \xNN. */
+static void put_path(FILE *f, const char *p)
+{
+    for (; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
 static void open_module(struct an_symtab *t, size_t i)
 {
     struct mod_state *s = &t->mods[i];
@@ -96,6 +110,15 @@ static void open_module(struct an_symtab *t, size_t i)
     s->tried = true;
     if (!m->path[0] || m->path[0] == '[')      /* [vdso] and the like */
         return;
+    struct stat st;                             /* a FIFO would block the open */
+    if (stat(m->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (t->warn) {
+            fputs("leakmark-analyze: warning: ", t->warn);
+            put_path(t->warn, m->path);
+            fputs(": not a regular file; its frames show module+offset\n", t->warn);
+        }
+        return;
+    }
     Dwfl *dw = dwfl_begin(&offline_cb);
     if (!dw)
         return;
@@ -103,9 +126,12 @@ static void open_module(struct an_symtab *t, size_t i)
     Dwfl_Module *mod = dwfl_report_offline(dw, m->path, m->path, -1);
     dwfl_report_end(dw, NULL, NULL);
     if (!mod) {
-        if (t->warn)
-            fprintf(t->warn, "leakmark-analyze: warning: %s: cannot read it (%s); its frames"
-                    " show module+offset\n", m->path, dwfl_errmsg(-1));
+        if (t->warn) {
+            fputs("leakmark-analyze: warning: ", t->warn);
+            put_path(t->warn, m->path);
+            fprintf(t->warn, ": cannot read it (%s); its frames show module+offset\n",
+                    dwfl_errmsg(-1));
+        }
         dwfl_end(dw);
         return;
     }
@@ -118,10 +144,12 @@ static void open_module(struct an_symtab *t, size_t i)
             hex(want, m->build_id, m->build_id_len);
             if (n > 0)
                 hex(have, bits, (size_t)n);
-            if (t->warn)
-                fprintf(t->warn, "leakmark-analyze: warning: %s: build-id on disk %s differs"
-                        " from the dump's %s (the file changed since the dump); its frames"
-                        " show module+offset\n", m->path, have, want);
+            if (t->warn) {
+                fputs("leakmark-analyze: warning: ", t->warn);
+                put_path(t->warn, m->path);
+                fprintf(t->warn, ": build-id on disk %s differs from the dump's %s (the file"
+                        " changed since the dump); its frames show module+offset\n", have, want);
+            }
             dwfl_end(dw);
             return;
         }

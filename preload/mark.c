@@ -99,6 +99,22 @@ struct marker {
     uintptr_t from_start;
 };
 
+/* scan_unaligned=1: the words of [lo, hi) at unaligned addresses. */
+LM_INLINE void scan_unaligned(struct marker *m, uintptr_t lo, uintptr_t hi, unsigned from,
+                              void (*hit)(struct marker *, uintptr_t, uintptr_t, unsigned))
+{
+    if (hi - lo < sizeof(uintptr_t))
+        return;
+    for (uintptr_t p = lo; p <= hi - sizeof(uintptr_t); p++) {
+        if (!(p & (sizeof(uintptr_t) - 1)))
+            continue;
+        uintptr_t v;
+        __builtin_memcpy(&v, (const void *)p, sizeof v);
+        if (v - m->lo < m->span)
+            hit(m, v, p, from);
+    }
+}
+
 /* Calls hit(m, value, address) for every candidate word of [lo, hi) that
  * falls in the heap bounds.  Always inlined, so each caller gets its own
  * loop with its hit function inlined or called directly. */
@@ -116,16 +132,8 @@ LM_INLINE void scan_words(struct marker *m, uintptr_t lo, uintptr_t hi, unsigned
                 hit(m, v, a + i * sizeof(uintptr_t), from);
         }
     }
-    if (m->unaligned && hi - lo >= sizeof(uintptr_t)) {
-        for (uintptr_t p = lo; p <= hi - sizeof(uintptr_t); p++) {
-            if (!(p & (sizeof(uintptr_t) - 1)))
-                continue;
-            uintptr_t v;
-            __builtin_memcpy(&v, (const void *)p, sizeof v);
-            if (v - blo < span)
-                hit(m, v, p, from);
-        }
-    }
+    if (m->unaligned)
+        scan_unaligned(m, lo, hi, from, hit);
 }
 
 /* ---- flood ---- */
@@ -193,16 +201,8 @@ static void scan_range(struct marker *m, uintptr_t lo, uintptr_t hi, unsigned fr
     unsigned first = n > MARK_PREFETCH ? n - MARK_PREFETCH : 0;
     for (unsigned k = first; k < n; k++)
         mark_hit(m, ring[k % MARK_PREFETCH], 0, from);
-    if (m->unaligned && hi - lo >= sizeof(uintptr_t)) {
-        for (uintptr_t p = lo; p <= hi - sizeof(uintptr_t); p++) {
-            if (!(p & (sizeof(uintptr_t) - 1)))
-                continue;
-            uintptr_t v;
-            __builtin_memcpy(&v, (const void *)p, sizeof v);
-            if (v - blo < span)
-                mark_hit(m, v, p, from);
-        }
-    }
+    if (m->unaligned)
+        scan_unaligned(m, lo, hi, from, mark_hit);
 }
 
 static void scan_block(struct marker *m, uint32_t unit, uint32_t idx, unsigned st)

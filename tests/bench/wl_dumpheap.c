@@ -35,21 +35,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wl_rng.h"
+#include "wl_tree.h"
 
 void **dumpheap_root;       /* the root of the whole heap */
 
 static volatile int stop_churn;
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p) {
-        fprintf(stderr, "wl_dumpheap: malloc(%zu) failed\n", n);
-        exit(1);
-    }
-    return p;
-}
+static void *xmalloc(size_t n) { return wl_xmalloc("wl_dumpheap", n); }
 
 static double now_ms(void)
 {
@@ -101,55 +93,14 @@ static void *churn(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: wl_dumpheap MIB BLOCKS [POINTER_DENSITY [CHURN]]\n");
-        return 2;
-    }
-    double mib = atof(argv[1]);
-    size_t nblocks = strtoull(argv[2], NULL, 10);
-    double density = argc > 3 ? atof(argv[3]) : 0.1;
+    struct wl_tree t;
+    int err = wl_tree_args("wl_dumpheap", "MIB BLOCKS [POINTER_DENSITY [CHURN]]", argc, argv, &t);
+    if (!err)
+        err = wl_tree_build("wl_dumpheap", 0xd0d0cafe, &t);
+    if (err)
+        return err;
     int with_churn = argc > 4 ? atoi(argv[4]) : 1;
-    if (mib <= 0 || nblocks < 1 || density < 0 || density > 1) {
-        fprintf(stderr, "wl_dumpheap: need MIB > 0, BLOCKS >= 1, 0 <= POINTER_DENSITY <= 1\n");
-        return 2;
-    }
-    size_t size = (size_t)(mib * 1048576.0 / (double)nblocks) & ~(size_t)7;
-    if (size < 16) {
-        fprintf(stderr, "wl_dumpheap: %g MiB in %zu blocks is below 16 bytes a block\n",
-                mib, nblocks);
-        return 2;
-    }
-    size_t words = size / sizeof(void *);
-    uint64_t threshold = (uint64_t)(density * 4294967296.0);
-    rng = 0xd0d0cafe;
-
-    size_t tablen = (nblocks * sizeof(void *) + 4095) & ~(size_t)4095;
-    void ***blk = mmap(NULL, tablen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (blk == MAP_FAILED) {
-        perror("wl_dumpheap: mmap");
-        return 1;
-    }
-    for (size_t i = 0; i < nblocks; i++)
-        blk[i] = xmalloc(size);
-    uint64_t pointers = 0;
-    for (size_t i = 0; i < nblocks; i++) {
-        void **b = blk[i];
-        b[0] = 2 * i + 1 < nblocks ? (void *)blk[2 * i + 1] : NULL;
-        b[1] = 2 * i + 2 < nblocks ? (void *)blk[2 * i + 2] : NULL;
-        pointers += (b[0] != NULL) + (b[1] != NULL);
-        for (size_t w = 2; w < words; w++) {
-            uint64_t r = rnd();
-            if ((r & 0xffffffffu) < threshold) {
-                b[w] = blk[(r >> 32) % nblocks];
-                pointers++;
-            } else {
-                b[w] = (void *)(uintptr_t)((r >> 40) & 0xffffff);
-            }
-        }
-    }
-    dumpheap_root = blk[0];
-    munmap(blk, tablen);
-    blk = NULL;
+    dumpheap_root = t.root;
 
     double fms = fork_ms();
     pthread_t th;
@@ -158,8 +109,8 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("wl_dumpheap: ready blocks=%zu block_size=%zu live_bytes=%llu pointers=%llu "
-           "fork_ms=%.2f\n", nblocks, size, (unsigned long long)nblocks * size,
-           (unsigned long long)pointers, fms);
+           "fork_ms=%.2f\n", t.blocks, t.size, (unsigned long long)t.blocks * t.size,
+           (unsigned long long)t.pointers, fms);
     fflush(stdout);
     char buf[256];
     ssize_t n;

@@ -31,22 +31,14 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "wl_rng.h"
+#include "wl_tree.h"
 
 #define LEAK_GROUPS 250
 #define LEAK_SIZE 64
 
 void **exitcheck_root;      /* the global root of the whole reachable heap */
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p) {
-        fprintf(stderr, "wl_exitcheck: malloc(%zu) failed\n", n);
-        exit(1);
-    }
-    return p;
-}
+static void *xmalloc(size_t n) { return wl_xmalloc("wl_exitcheck", n); }
 
 /* The leaked blocks are made here and nothing that survives this frame
  * points to them; scrub_stack() then overwrites the dead frames, so that
@@ -75,63 +67,21 @@ __attribute__((noinline)) static void scrub_stack(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: wl_exitcheck MIB BLOCKS [POINTER_DENSITY]\n");
-        return 2;
-    }
-    double mib = atof(argv[1]);
-    size_t nblocks = strtoull(argv[2], NULL, 10);
-    double density = argc > 3 ? atof(argv[3]) : 0.1;
-    if (mib <= 0 || nblocks < 1 || density < 0 || density > 1) {
-        fprintf(stderr, "wl_exitcheck: need MIB > 0, BLOCKS >= 1, 0 <= POINTER_DENSITY <= 1\n");
-        return 2;
-    }
-    size_t size = (size_t)(mib * 1048576.0 / (double)nblocks) & ~(size_t)7;
-    if (size < 16) {
-        fprintf(stderr, "wl_exitcheck: %g MiB in %zu blocks is below 16 bytes a block\n",
-                mib, nblocks);
-        return 2;
-    }
-    size_t words = size / sizeof(void *);
-    uint64_t threshold = (uint64_t)(density * 4294967296.0);
-    rng = 0x5eed5eed;
-
-    size_t tablen = (nblocks * sizeof(void *) + 4095) & ~(size_t)4095;
-    void ***blk = mmap(NULL, tablen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (blk == MAP_FAILED) {
-        perror("wl_exitcheck: mmap");
-        return 1;
-    }
-    for (size_t i = 0; i < nblocks; i++)
-        blk[i] = xmalloc(size);
-
-    uint64_t pointers = 0, sum = 0;
-    for (size_t i = 0; i < nblocks; i++) {
-        void **b = blk[i];
-        b[0] = 2 * i + 1 < nblocks ? (void *)blk[2 * i + 1] : NULL;
-        b[1] = 2 * i + 2 < nblocks ? (void *)blk[2 * i + 2] : NULL;
-        pointers += (b[0] != NULL) + (b[1] != NULL);
-        for (size_t w = 2; w < words; w++) {
-            uint64_t r = rnd();
-            if ((r & 0xffffffffu) < threshold) {
-                b[w] = blk[(r >> 32) % nblocks];
-                pointers++;
-            } else {
-                b[w] = (void *)(uintptr_t)((r >> 40) & 0xffffff);    /* < 16 Mi: never a heap address */
-                sum += (uintptr_t)b[w];
-            }
-        }
-    }
-    exitcheck_root = blk[0];
-    munmap(blk, tablen);
-    blk = NULL;
+    struct wl_tree t;
+    int err = wl_tree_args("wl_exitcheck", "MIB BLOCKS [POINTER_DENSITY]", argc, argv, &t);
+    if (!err)
+        err = wl_tree_build("wl_exitcheck", 0x5eed5eed, &t);
+    if (err)
+        return err;
+    exitcheck_root = t.root;
 
     make_leaks();
     scrub_stack();
 
     printf("wl_exitcheck: blocks=%zu block_size=%zu live_bytes=%llu pointers=%llu "
            "leaked_blocks=%d definite=%d indirect=%d checksum=%llu\n",
-           nblocks, size, (unsigned long long)nblocks * size, (unsigned long long)pointers,
-           4 * LEAK_GROUPS, 3 * LEAK_GROUPS, LEAK_GROUPS, (unsigned long long)sum);
+           t.blocks, t.size, (unsigned long long)t.blocks * t.size,
+           (unsigned long long)t.pointers, 4 * LEAK_GROUPS, 3 * LEAK_GROUPS, LEAK_GROUPS,
+           (unsigned long long)t.checksum);
     return 0;   /* the tree stays allocated and reachable from exitcheck_root */
 }

@@ -17,8 +17,11 @@ threads_not_stopped, edges, modules, stacks, pid, trigger, seq).
 Exit status 0 when everything holds, 1 otherwise (one line per problem).
 """
 import json
+import os
+import select
 import struct
 import sys
+import time
 
 MAGIC = b"LMDUMP\x00\x01"
 REC_PROCESS, REC_MODULE, REC_STACK, REC_BLOCKS, REC_EDGES, REC_GENTOTALS, REC_SUMMARY, REC_END = 1, 2, 3, 4, 5, 6, 7, 0xFFFF
@@ -211,6 +214,23 @@ def check_expect(f, spec):
             ok = {"=": f[k] == v, ">=": f[k] >= v, "<=": f[k] <= v}[op]
             return None if ok else "%s is %d, expected %s%s" % (k, f[k], op, v)
     return "bad expectation %s" % spec
+
+
+def read_line(proc, timeout):
+    """For the dump drivers: one line of proc's stdout (bytes, with its
+    newline), or what arrived before EOF or `timeout` seconds."""
+    end = time.time() + timeout
+    buf = b""
+    while time.time() < end:
+        r, _, _ = select.select([proc.stdout], [], [], 0.1)
+        if r:
+            c = os.read(proc.stdout.fileno(), 1)
+            if not c:
+                break
+            buf += c
+            if c == b"\n":
+                return buf
+    return buf
 
 
 def main(argv):

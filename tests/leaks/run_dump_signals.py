@@ -20,7 +20,6 @@ Prints pause and bytes-per-block figures.  Exit 0 pass, 1 fail.
 """
 import glob
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -31,26 +30,12 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 import check_dump  # noqa: E402
+from check_dump import read_line  # noqa: E402
 
 
 def fail(msg):
     print("run_dump_signals: FAIL: " + msg, file=sys.stderr)
     sys.exit(1)
-
-
-def read_line(proc, timeout):
-    end = time.time() + timeout
-    buf = b""
-    while time.time() < end:
-        r, _, _ = select.select([proc.stdout], [], [], 0.1)
-        if r:
-            c = os.read(proc.stdout.fileno(), 1)
-            if not c:
-                break
-            buf += c
-            if c == b"\n":
-                return buf
-    return buf
 
 
 def run(exe, mode, n, env, tmp, preload):

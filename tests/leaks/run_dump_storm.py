@@ -33,7 +33,6 @@ pause median and maximum, and bytes per block.  Exit 0 pass, 1 fail.
 """
 import os
 import random
-import select
 import shutil
 import signal
 import subprocess
@@ -44,6 +43,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 import check_dump  # noqa: E402
+from check_dump import read_line  # noqa: E402
 
 LEAD = 4               # rounds fed before the first signal
 PER_SIGNAL = 10        # rounds fed right after each signal (about 1 ms each)
@@ -53,21 +53,6 @@ DUMP_TIMEOUT = 20.0    # seconds for one dump to appear
 def fail(msg):
     print("run_dump_storm: FAIL: " + msg, file=sys.stderr)
     sys.exit(1)
-
-
-def read_line(proc, timeout):
-    end = time.time() + timeout
-    buf = b""
-    while time.time() < end:
-        r, _, _ = select.select([proc.stdout], [], [], 0.1)
-        if r:
-            c = os.read(proc.stdout.fileno(), 1)
-            if not c:
-                break
-            buf += c
-            if c == b"\n":
-                return buf
-    return buf
 
 
 def finish(proc, head):

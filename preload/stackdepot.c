@@ -248,13 +248,56 @@ void lm_stackdepot_atfork_prepare(void) {}
 void lm_stackdepot_atfork_parent(void) {}
 void lm_stackdepot_atfork_child(void) {}
 
+/* The last stack this thread captured and its id.  A loop that allocates
+ * from one place captures the same stack again and again: comparing with
+ * it (in L1) skips the hash and the chain walk in the table, a cache miss
+ * once the depot is large.  `busy` is set while this thread reads or
+ * writes the entry, so that a signal handler capturing in between goes
+ * straight to the depot and never sees or leaves a half-written entry (a
+ * handler that runs before busy is set completes its own use first). */
+struct last_stack {
+    uint32_t busy, id;
+    int n;
+    uintptr_t pcs[LM_BT_MAX_FRAMES];
+};
+static __thread __attribute__((tls_model("initial-exec"))) struct last_stack last_stack;
+
+static bool same_pcs(const uintptr_t *a, const uintptr_t *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 LM_NOINLINE uint32_t lm_stack_capture(int skip, int depth)
 {
     uintptr_t pcs[LM_BT_MAX_FRAMES];
     if (depth > LM_BT_MAX_FRAMES)
         depth = LM_BT_MAX_FRAMES;
     int n = lm_backtrace(pcs, depth, skip + 1);   /* + our own frame */
-    uint32_t id = n > 0 ? lm_stackdepot_put(pcs, n) : 0;
+    if (n <= 0)
+        return 0;
+    struct last_stack *c = &last_stack;
+    if (c->busy)
+        return lm_stackdepot_put(pcs, n);
+    c->busy = 1;
+    __asm__ __volatile__("" ::: "memory");
+    uint32_t id;
+    if (c->id && c->n == n && same_pcs(pcs, c->pcs, n)) {
+        id = c->id;
+    } else {
+        id = lm_stackdepot_put(pcs, n);
+        c->id = 0;
+        if (id) {
+            for (int i = 0; i < n; i++)
+                c->pcs[i] = pcs[i];
+            c->n = n;
+            c->id = id;
+        }
+    }
+    __asm__ __volatile__("" ::: "memory");
+    c->busy = 0;
     __asm__ __volatile__("" ::: "memory");        /* no tail call */
     return id;
 }

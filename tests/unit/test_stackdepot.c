@@ -312,6 +312,17 @@ static __attribute__((noinline)) uint32_t site_b(void)
     return id;
 }
 
+/* site_a n times from one call site; site_b once in the middle. */
+static __attribute__((noinline)) void repeat_site_a(uint32_t *ids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        ids[i] = site_a();
+        if (i == n / 2 && site_b() == 0)
+            ids[i] = 0;
+    }
+    BARRIER();
+}
+
 static void test_capture(void **state)
 {
     (void)state;
@@ -334,6 +345,17 @@ static void test_capture(void **state)
     /* first frame is site_a itself */
     assert_true(p[0] > (uintptr_t)site_a && p[0] < (uintptr_t)site_a + 256);
     assert_true(lm_stackdepot_get(lm_stack_capture(0, 2), &p) <= 2);
+    /* One site again and again (the thread's last-stack entry answers):
+     * always one id, the depot's own for those frames; a capture from
+     * elsewhere in between does not disturb it. */
+    uint32_t ids[10];
+    repeat_site_a(ids, 10);
+    assert_int_not_equal(ids[0], 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(ids[i], ids[0]);
+    n = lm_stackdepot_get(ids[0], &p);
+    assert_true(n >= 2);
+    assert_int_equal(lm_stackdepot_put(p, n), ids[0]);
     lm_backtrace_thread_block();
     assert_int_equal(lm_stack_capture(0, 16), 0);       /* no frames, no id */
     lm_backtrace_thread_unblock();

@@ -42,6 +42,43 @@ bool an_parse_count(const char *s, uint32_t *out)
     return true;
 }
 
+/* "CMD: MESSAGE" as a usage error. */
+static int usage_for(const char *cmd, const char *msg)
+{
+    char line[160];
+    snprintf(line, sizeof line, "%s: %s", cmd, msg);
+    return an_usage_error(line);
+}
+
+int an_parse_one_dump(const char *cmd, int argc, char **argv, const struct an_opt *opts,
+                      const char **path)
+{
+    *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        const struct an_opt *o = opts;
+        while (o && o->name && strcmp(argv[i], o->name))
+            o++;
+        if (o && o->name) {
+            if (o->flag) {
+                *o->flag = true;
+                continue;
+            }
+            const char *v = i + 1 < argc ? argv[++i] : NULL;
+            if (o->text && v && v[0])
+                *o->text = v;
+            else if (!(o->count && v && an_parse_count(v, o->count)))
+                return usage_for(cmd, o->bad_value);
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_for(cmd, "unknown option");
+        } else if (!*path) {
+            *path = argv[i];
+        } else {
+            return usage_for(cmd, "one dump only");
+        }
+    }
+    return *path ? 0 : usage_for(cmd, "no dump given");
+}
+
 int an_load_or_complain(struct an_dump *d)
 {
     struct an_err e;

@@ -28,6 +28,23 @@ int an_load_or_complain(struct an_dump *d);
 int an_usage_error(const char *msg);
 /* Parses a -n argument; false when not a positive number. */
 bool an_parse_count(const char *s, uint32_t *out);
+
+/* An option of a subcommand that reads one dump: a flag (sets *flag), or
+ * one followed by a value - a non-empty text (*text) or a positive number
+ * (*count); bad_value is the usage message when that value is missing or
+ * wrong.  Lists end with a zeroed entry. */
+struct an_opt {
+    const char *name;
+    bool *flag;
+    const char **text;
+    uint32_t *count;
+    const char *bad_value;
+};
+/* Parses "[OPTIONS] DUMP" for subcommand cmd: 0 with *path set, or the
+ * status of a usage error ("CMD: unknown option", "CMD: one dump only",
+ * "CMD: no dump given", "CMD: BAD_VALUE") already printed. */
+int an_parse_one_dump(const char *cmd, int argc, char **argv, const struct an_opt *opts,
+                      const char **path);
 /* -o FILE: the file opened for writing, stdout when path is NULL; NULL
  * after printing the error line. */
 FILE *an_output_open(const char *path);

@@ -68,20 +68,12 @@ static void print_dot(FILE *f, struct an_leaks *L, struct an_symtab *t)
 
 int an_cmd_cycles(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path;
     bool dot = false;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--dot"))
-            dot = true;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return an_usage_error("cycles: unknown option");
-        else if (!path)
-            path = argv[i];
-        else
-            return an_usage_error("cycles: one dump only");
-    }
-    if (!path)
-        return an_usage_error("cycles: no dump given");
+    const struct an_opt opts[] = { { .name = "--dot", .flag = &dot }, { 0 } };
+    int err = an_parse_one_dump("cycles", argc, argv, opts, &path);
+    if (err)
+        return err;
     struct an_dump d;
     an_dump_init(&d, path);
     int rc = an_load_or_complain(&d);

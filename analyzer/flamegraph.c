@@ -91,26 +91,17 @@ static void print_svg(FILE *f, const struct an_dump *d, const struct an_ftree *t
 
 int an_cmd_flamegraph(int argc, char **argv)
 {
-    const char *path = NULL, *out_path = NULL;
+    const char *path, *out_path = NULL;
     bool leaked = false, folded = false;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--leaked"))
-            leaked = true;
-        else if (!strcmp(argv[i], "--folded"))
-            folded = true;
-        else if (!strcmp(argv[i], "-o")) {
-            if (i + 1 >= argc || !argv[i + 1][0])
-                return an_usage_error("flamegraph: -o needs a file name");
-            out_path = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return an_usage_error("flamegraph: unknown option");
-        else if (!path)
-            path = argv[i];
-        else
-            return an_usage_error("flamegraph: one dump only");
-    }
-    if (!path)
-        return an_usage_error("flamegraph: no dump given");
+    const struct an_opt opts[] = {
+        { .name = "--leaked", .flag = &leaked },
+        { .name = "--folded", .flag = &folded },
+        { .name = "-o", .text = &out_path, .bad_value = "-o needs a file name" },
+        { 0 },
+    };
+    int err = an_parse_one_dump("flamegraph", argc, argv, opts, &path);
+    if (err)
+        return err;
     struct an_dump d;
     an_dump_init(&d, path);
     int rc = an_load_or_complain(&d);

@@ -352,20 +352,12 @@ void an_report_json(FILE *f, struct an_leaks *L, struct an_symtab *t)
 
 int an_cmd_report(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path;
     bool json = false;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return an_usage_error("report: unknown option");
-        else if (!path)
-            path = argv[i];
-        else
-            return an_usage_error("report: one dump only");
-    }
-    if (!path)
-        return an_usage_error("report: no dump given");
+    const struct an_opt opts[] = { { .name = "--json", .flag = &json }, { 0 } };
+    int err = an_parse_one_dump("report", argc, argv, opts, &path);
+    if (err)
+        return err;
     struct an_dump d;
     an_dump_init(&d, path);
     int rc = an_load_or_complain(&d);

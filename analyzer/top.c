@@ -74,22 +74,13 @@ static void print_top(FILE *f, const struct an_dump *d, struct an_symtab *t, uin
 
 int an_cmd_top(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path;
     uint32_t limit = 10;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "-n")) {
-            if (i + 1 >= argc || !an_parse_count(argv[++i], &limit))
-                return an_usage_error("top: -n needs a positive number");
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return an_usage_error("top: unknown option");
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            return an_usage_error("top: one dump only");
-        }
-    }
-    if (!path)
-        return an_usage_error("top: no dump given");
+    const struct an_opt opts[] = {
+        { .name = "-n", .count = &limit, .bad_value = "-n needs a positive number" }, { 0 } };
+    int err = an_parse_one_dump("top", argc, argv, opts, &path);
+    if (err)
+        return err;
     struct an_dump d;
     an_dump_init(&d, path);
     int rc = an_load_or_complain(&d);

@@ -1,8 +1,15 @@
 /*
- * backtrace.c - owns stack capture (libunwind's unw_backtrace) and the
- * printing of captured stacks.  State: one initial-exec TLS nesting count
- * per thread (`depth`: inside a capture or blocked) and one process-wide
- * disable count.  No locks of its own, no malloc.
+ * backtrace.c - owns stack capture and the printing of captured stacks.
+ * A capture walks the stack with stackwalk.c (the program's .eh_frame rules,
+ * cached per thread: a lookup and two loads per frame) and falls back to
+ * libunwind's unw_backtrace for a whole capture when the walker declines
+ * (signal frames, CFA expressions, code without unwind information, a
+ * thread without a heap or off its registered stack).  unwinder=libunwind
+ * uses unw_backtrace alone.  State: one initial-exec TLS nesting count per
+ * thread (`depth`: inside a capture or blocked), one process-wide disable
+ * count and two flags set before threads exist (options) or in a fork
+ * child.  No locks of its own, no malloc; the walker takes no lock at all,
+ * so everything below about libunwind concerns the fallback.
  *
  * Why unw_backtrace and not an unw_init_local/unw_step loop
  * ---------------------------------------------------------
@@ -57,8 +64,9 @@
  *     dlopen itself only holds dl_load_write_lock for list updates that do
  *     not allocate, so captures during dlopen need no global switch.
  *  4. fork: a child inherits libunwind's mutexes in whatever state other
- *     threads left them.  The allocator calls lm_backtrace_disable() in the
- *     child of a multi-threaded parent (until exec); a single-threaded
+ *     threads left them.  In the child of a multi-threaded parent only the
+ *     walker captures (a stack it declines gets no frames; with
+ *     unwinder=libunwind capture stops until exec); a single-threaded
  *     parent's child can keep capturing (the forking thread holds no
  *     libunwind mutex: signals are blocked while one is held, and fork is
  *     not called from inside libunwind).
@@ -74,6 +82,7 @@
 #include "backtrace.h"
 #include "internal.h"
 #include "log.h"
+#include "stackwalk.h"
 
 #include <atomic_ops.h>
 #include <dlfcn.h>
@@ -83,11 +92,72 @@
 static LM_THREAD unsigned depth;
 /* lm_backtrace_disable() nesting count. */
 static volatile AO_t disabled;
+/* Walk with stackwalk.c first (libunwind only when it declines). */
+static bool use_fast_walk = true;
+/* Set in the child of a multi-threaded parent: libunwind's mutexes may be
+ * held by threads that no longer exist, so only the walker answers. */
+static bool libunwind_unsafe;
+/* unwinder=verify: compare every walk with libunwind. */
+static bool verify;
 
-/* Frames unw_backtrace reports above our caller: the pc inside
- * lm_backtrace itself (unw_backtrace starts at its own caller). */
-#define OWN_FRAMES 1
+/* libunwind's walk, started one frame deeper than lm_backtrace's caller. */
+static LM_NOINLINE int libunwind_backtrace(uintptr_t *pcs, int max, int skip)
+{
+    void *buf[LM_BT_MAX_FRAMES + 1 + LM_BT_MAX_SKIP + 2];   /* verify_walk asks one more */
+    int drop = skip + 2;        /* this function's pc and lm_backtrace's */
+    int got = unw_backtrace(buf, max + drop);
+    int n = 0;
+    for (int i = drop; i < got && n < max; i++) {
+        uintptr_t pc = (uintptr_t)buf[i];
+        if (pc == 0)
+            break;
+        pcs[n++] = pc;
+    }
+    __asm__ __volatile__("" ::: "memory");        /* no tail call */
+    return n;
+}
 
+/* unwinder=verify: the walker's answer (n frames in pcs, or -1) against
+ * libunwind's from the same frame; mismatches are counted and the first few
+ * logged.  Returns libunwind's answer. */
+static struct {
+    volatile AO_t compared, walked, mismatched;
+} verify_counts;
+
+static LM_NOINLINE int verify_walk(uintptr_t *pcs, int n, int max, int skip)
+{
+    uintptr_t theirs[LM_BT_MAX_FRAMES + 1];
+    /* One frame deeper than lm_backtrace: drop one more (this function). */
+    int m = libunwind_backtrace(theirs, max + 1, skip) - 1;
+    AO_fetch_and_add1(&verify_counts.compared);
+    if (n >= 0) {
+        AO_fetch_and_add1(&verify_counts.walked);
+        bool same = n == m;
+        for (int i = 0; same && i < n; i++)
+            same = pcs[i] == theirs[i + 1];
+        if (!same && AO_fetch_and_add1(&verify_counts.mismatched) < 3) {
+            lm_log("unwinder=verify: the walker found %d frames, libunwind %d:", n, m);
+            lm_backtrace_print(pcs, n);
+            lm_log("  libunwind:");
+            lm_backtrace_print(theirs + 1, m > 0 ? m : 0);
+        }
+    }
+    for (int i = 0; i < m; i++)
+        pcs[i] = theirs[i + 1];
+    __asm__ __volatile__("" ::: "memory");        /* no tail call */
+    return m < 0 ? 0 : m;
+}
+
+void lm_backtrace_verify_summary(void)
+{
+    if (verify)
+        lm_log("unwinder=verify: %lu captures compared, %lu walked, %lu mismatched",
+               (unsigned long)AO_load(&verify_counts.compared), (unsigned long)AO_load(&verify_counts.walked),
+               (unsigned long)AO_load(&verify_counts.mismatched));
+}
+
+/* __builtin_frame_address(0) makes GCC keep a frame pointer here, so the
+ * caller's sp, rbp and return address are at fixed places next to it. */
 LM_NOINLINE int lm_backtrace(uintptr_t *pcs, int max, int skip)
 {
     if (max <= 0 || depth != 0 || AO_load(&disabled) != 0)
@@ -99,25 +169,38 @@ LM_NOINLINE int lm_backtrace(uintptr_t *pcs, int max, int skip)
     if (skip > LM_BT_MAX_SKIP)
         skip = LM_BT_MAX_SKIP;
 
-    void *buf[LM_BT_MAX_FRAMES + LM_BT_MAX_SKIP + OWN_FRAMES];
-    int drop = skip + OWN_FRAMES;
-
     depth++;
     /* A signal handler running between here and depth-- sees depth != 0:
      * the compiler must not sink the store below the call. */
     __asm__ __volatile__("" ::: "memory");
-    int got = unw_backtrace(buf, max + drop);
+    int n = -1;
+    if (lm_likely(use_fast_walk)) {
+        const uintptr_t *fp = __builtin_frame_address(0);
+        n = lm_unwind_walk(pcs, max, skip, fp[1], (uintptr_t)(fp + 2), fp[0]);
+        if (lm_unlikely(verify) && !libunwind_unsafe)
+            n = verify_walk(pcs, n, max, skip);
+    }
+    if (n < 0)
+        n = libunwind_unsafe ? 0 : libunwind_backtrace(pcs, max, skip);
     __asm__ __volatile__("" ::: "memory");
     depth--;
-
-    int n = 0;
-    for (int i = drop; i < got && n < max; i++) {
-        uintptr_t pc = (uintptr_t)buf[i];
-        if (pc == 0)
-            break;
-        pcs[n++] = pc;
-    }
     return n;
+}
+
+void lm_backtrace_set_unwinder(int mode)
+{
+    use_fast_walk = mode != LM_UNWINDER_LIBUNWIND;
+    verify = mode == LM_UNWINDER_VERIFY;
+}
+
+void lm_backtrace_use_libunwind(bool only_libunwind) { use_fast_walk = !only_libunwind; }
+
+void lm_backtrace_atfork_child_of_threads(void)
+{
+    if (use_fast_walk)
+        libunwind_unsafe = true;
+    else
+        lm_backtrace_disable();
 }
 
 void lm_backtrace_disable(void) { AO_fetch_and_add1_full(&disabled); }

@@ -29,6 +29,27 @@
  * in the sense above: from a handler it either works or returns 0. */
 int lm_backtrace(uintptr_t *pcs, int max, int skip);
 
+/* The unwinder option: fast (walker, libunwind where it declines),
+ * libunwind (unw_backtrace alone), verify (both on every capture, compared;
+ * libunwind's answer is kept).  Set before threads exist. */
+#define LM_UNWINDER_FAST      0
+#define LM_UNWINDER_LIBUNWIND 1
+#define LM_UNWINDER_VERIFY    2
+void lm_backtrace_set_unwinder(int mode);
+/* With unwinder=verify, logs one line: captures compared, walked by the
+ * walker, mismatched.  Nothing otherwise. */
+void lm_backtrace_verify_summary(void);
+
+/* unwinder=libunwind: every capture through unw_backtrace (the default
+ * walks with stackwalk.c first and uses libunwind only where it declines). */
+void lm_backtrace_use_libunwind(bool only_libunwind);
+
+/* In the child of a multi-threaded parent (fork handler): libunwind's
+ * mutexes may be held by threads the child does not have.  Captures go on
+ * with the walker alone (a stack it declines records no frames); with
+ * unwinder=libunwind they stop (lm_backtrace_disable). */
+void lm_backtrace_atfork_child_of_threads(void);
+
 /* Process-wide switch, a nesting count: capture returns 0 while any
  * lm_backtrace_disable() is not yet matched by lm_backtrace_enable().
  * For the allocator: a fork child of a multi-threaded parent (another

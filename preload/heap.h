@@ -27,6 +27,7 @@ struct lm_heap {
     struct lm_heap *next_all;
     struct lm_heap *next_abandoned;
     bool abandoned;
+    void *unwind_cache;                     /* stackwalk.c's rule cache (kept on reuse) */
 };
 
 extern LM_THREAD struct lm_heap *lm_tls_heap;

@@ -65,6 +65,7 @@ static bool init_slow(void)
     if (lm_cas_full(&init_state, INIT_NONE, INIT_RUNNING)) {
         lm_store_relaxed(&init_tid, (AO_t)lm_os_gettid());
         lm_options_init();
+        lm_backtrace_set_unwinder((int)lm_options.unwinder);
         open_log_path();
         lm_log_remember_fd();
         lm_leakcheck_set_pid();
@@ -98,7 +99,8 @@ bool lm_init(void)
 }
 
 /* Set in prepare: the parent has other threads, one of which may hold
- * libunwind's lock at the fork; the child then records no stacks. */
+ * libunwind's lock at the fork; the child then records only the stacks
+ * the walker can take without libunwind. */
 static bool fork_from_threads;
 
 static void fork_prepare(void)
@@ -131,7 +133,7 @@ static void fork_child(void)
     lm_leakcheck_atfork_child();
     lm_api_atfork_child();
     if (fork_from_threads)
-        lm_backtrace_disable();
+        lm_backtrace_atfork_child_of_threads();
     lm_dumper_atfork_child();
 }
 
@@ -146,5 +148,6 @@ __attribute__((constructor(101))) static void lm_constructor(void)
  * last), before libc flushes stdio. */
 __attribute__((destructor(101))) static void lm_destructor(void)
 {
+    lm_backtrace_verify_summary();
     lm_leakcheck_at_exit();
 }

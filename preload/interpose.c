@@ -11,6 +11,7 @@
 #include "leakcheck.h"
 #include "atomic.h"
 #include "backtrace.h"
+#include "stackwalk.h"
 #include "log.h"
 
 #include <dlfcn.h>
@@ -129,6 +130,20 @@ LM_EXPORT int dl_iterate_phdr(lm_phdr_cb cb, void *data)
     return r;
 }
 
+/* ---- dlclose -----------------------------------------------------------
+ * Unmapped code may come back at the same address with other unwind rules:
+ * the stack walker's caches (stackwalk.c) are emptied after every dlclose. */
+static int (*real_dlclose)(void *);
+
+LM_EXPORT int dlclose(void *handle)
+{
+    if (lm_unlikely(!real_dlclose))
+        real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+    int r = real_dlclose ? real_dlclose(handle) : -1;
+    lm_unwind_forget();
+    return r;
+}
+
 /* Only the preloaded library checks at exit (lm_core is also linked into
  * unit tests). */
 __attribute__((constructor(102))) static void arm_exit_check(void)
@@ -136,6 +151,7 @@ __attribute__((constructor(102))) static void arm_exit_check(void)
     int (*real)(lm_phdr_cb, void *) = (int (*)(lm_phdr_cb, void *))dlsym(RTLD_NEXT, "dl_iterate_phdr");
     if (real)
         real_dl_iterate_phdr = real;
+    real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     lm_leakcheck_arm_exit();
     lm_dumper_start();
 }
@@ -167,6 +183,7 @@ __sighandler_t __sysv_signal(int sig, __sighandler_t h) LM_ALIAS(sysv_signal);
 
 LM_EXPORT __attribute__((noreturn)) void _exit(int status)
 {
+    lm_backtrace_verify_summary();
     lm_leakcheck_at_exit();
     for (;;)
         syscall(SYS_exit_group, status);
@@ -174,6 +191,7 @@ LM_EXPORT __attribute__((noreturn)) void _exit(int status)
 
 LM_EXPORT __attribute__((noreturn)) void _Exit(int status)
 {
+    lm_backtrace_verify_summary();
     lm_leakcheck_at_exit();
     for (;;)
         syscall(SYS_exit_group, status);

@@ -377,6 +377,8 @@ static void slot_drop(struct lm_thread *t)
 /* ------------------------------------------------------------------ */
 /* Registration                                                        */
 
+LM_THREAD uintptr_t lm_tls_stack_lo, lm_tls_stack_hi;
+
 int lm_threads_register_self(void)
 {
     int saved = errno;
@@ -433,12 +435,19 @@ int lm_threads_register_self(void)
         t->seen = g_pass;
     }
     lm_threads_unlock();
+    if (t && (flags & LM_THREAD_BOUNDS)) {
+        /* The initial thread's stack grows: accept SPs down to 128 MiB
+         * below its top (the stack-to-mmap gap is at least that). */
+        lm_tls_stack_lo = (flags & LM_THREAD_MAIN) && hi > (128u << 20) ? hi - (128u << 20) : lo;
+        lm_tls_stack_hi = hi;
+    }
     errno = saved;
     return t ? 0 : ENOMEM;
 }
 
 void lm_threads_unregister_self(void)
 {
+    lm_tls_stack_lo = lm_tls_stack_hi = 0;
     if (!table_get())
         return;
     pid_t tid = self_tid();

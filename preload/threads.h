@@ -108,6 +108,12 @@ struct lm_thread {
  * full or cannot be mapped, EDEADLK when called by the thread that holds the
  * world stopped. */
 int lm_threads_register_self(void);
+/* The calling thread's stack as registration found it: [lo, hi), both 0
+ * until it registers (and after it unregisters).  For the initial thread lo
+ * is 128 MiB below hi (its stack grows into that).  Read by the stack
+ * walker (stackwalk.c) to keep its reads inside the stack. */
+extern LM_THREAD uintptr_t lm_tls_stack_lo, lm_tls_stack_hi;
+
 /* Removes the calling thread's slot (no-op if it has none). */
 void lm_threads_unregister_self(void);
 

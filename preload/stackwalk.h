@@ -1,0 +1,43 @@
+/*
+ * stackwalk.h - leakmark's own return-address walk (the fast path of stack
+ * capture; backtrace.c falls back to libunwind whenever it declines).
+ *
+ * A walk starts from one frame's (ip, sp, rbp), looks up each return
+ * address's rule (cfi.h) in a cache private to the calling thread, and
+ * steps: CFA = rsp or rbp + offset, return address and saved rbp read at
+ * fixed offsets from the CFA.  Every stack read is checked to lie inside
+ * the calling thread's registered stack (threads.h lm_tls_stack_lo/hi), so
+ * a wrong rule can give a wrong stack but never a fault.
+ *
+ * Thread safety: the cache belongs to the calling thread's heap (heap.h),
+ * which only that thread uses; a thread without a heap yet, or not
+ * registered, gets -1 (use libunwind).  Not reentrant on one thread: the
+ * caller's nesting guard (backtrace.c) keeps a signal handler out.
+ * Signal safety: no locks, no malloc (the cache is mmap'd on first use).
+ * dlclose bumps a generation (lm_unwind_forget) that empties every cache
+ * before its next use, as code at a reused address has other rules.
+ */
+#ifndef LM_STACKWALK_H
+#define LM_STACKWALK_H
+
+#include "internal.h"
+
+/* Fills pcs with up to max return addresses, starting with `ip` (the
+ * return address of the frame whose caller's sp and rbp are given) and
+ * dropping the first `skip`.  Returns the count, or -1 when some frame has
+ * no rule this walker can apply (signal frames, CFA expressions, code
+ * without unwind information) or the thread has no cache: the caller must
+ * then unwind another way. */
+int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp, uintptr_t rbp);
+
+/* Code was unmapped (dlclose): every thread's cached rules are stale. */
+void lm_unwind_forget(void);
+
+/* Cache statistics of the calling thread (tests, benchmarks). */
+struct lm_unwind_stats {
+    uint64_t hits, misses, evictions, flushes;
+    uint64_t walks, declined;   /* walks that started; of them, returned -1 */
+};
+void lm_unwind_thread_stats(struct lm_unwind_stats *out);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * test_stackwalk.c - leakmark's own stack walk (preload/stackwalk.h) must
+ * return exactly what libunwind returns, frame for frame, on every shape of
+ * stack the walker accepts, and decline (so that libunwind answers) where it
+ * does not: recursion of every depth with fixed frames, alloca (rbp-based
+ * CFA), large frames and calls through function pointers; glibc frames
+ * (qsort's comparator); another thread; a signal handler (signal frame:
+ * declined, same result); depth limits and skips.  Also the per-thread
+ * cache (hits on repetition, emptied by lm_unwind_forget), the stack-bound
+ * guard, and walks from hostile start states that must never fault.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <alloca.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "backtrace.h"
+#include "stackwalk.h"
+#include "threads.h"
+
+#define BARRIER() __asm__ __volatile__("" ::: "memory")
+#define MAXF LM_BT_MAX_FRAMES
+
+struct pair {
+    uintptr_t fast[MAXF], slow[MAXF];
+    int nfast, nslow;
+};
+
+/* Captures the same stack with the walker and with libunwind alone, from
+ * the same call site (the pcs must then be identical). */
+static __attribute__((noinline)) void capture_both(struct pair *p, int max, int skip)
+{
+    /* volatile: one call site for both rounds (no unrolling). */
+    for (volatile int round = 0; round < 2; round++) {
+        lm_backtrace_use_libunwind(round == 1);
+        int n = lm_backtrace(round ? p->slow : p->fast, max, skip);
+        BARRIER();
+        if (round)
+            p->nslow = n;
+        else
+            p->nfast = n;
+    }
+    lm_backtrace_use_libunwind(false);
+    BARRIER();
+}
+
+static void assert_same(const struct pair *p)
+{
+    assert_int_equal(p->nfast, p->nslow);
+    assert_true(p->nfast > 0);
+    for (int i = 0; i < p->nfast; i++)
+        assert_int_equal(p->fast[i], p->slow[i]);
+}
+
+/* ---- stack shapes --------------------------------------------------- */
+
+struct shape {
+    struct pair *out;
+    int max, skip;
+};
+
+static __attribute__((noinline)) int recurse(int d, const struct shape *s);
+
+static __attribute__((noinline)) int via_alloca(int d, const struct shape *s)
+{
+    volatile char *buf = alloca(16 + (size_t)d * 24);
+    buf[0] = (char)d;
+    int r = recurse(d - 1, s);
+    BARRIER();
+    return r + buf[0];
+}
+
+static __attribute__((noinline)) int via_big_frame(int d, const struct shape *s)
+{
+    volatile char buf[3000];
+    buf[d] = (char)d;
+    int r = recurse(d - 1, s);
+    BARRIER();
+    return r + buf[d];
+}
+
+static int (*volatile indirect)(int, const struct shape *) = recurse;
+
+static __attribute__((noinline)) int via_pointer(int d, const struct shape *s)
+{
+    int r = indirect(d - 1, s);
+    BARRIER();
+    return r + 1;
+}
+
+static __attribute__((noinline)) int recurse(int d, const struct shape *s)
+{
+    if (d <= 0) {
+        capture_both(s->out, s->max, s->skip);
+        return 0;
+    }
+    int r;
+    switch (d % 4) {
+    case 0: r = via_alloca(d, s); break;
+    case 1: r = via_big_frame(d, s); break;
+    case 2: r = via_pointer(d, s); break;
+    default: r = recurse(d - 1, s); break;
+    }
+    BARRIER();
+    return r + 1;
+}
+
+static void fresh_stats(struct lm_unwind_stats *st) { lm_unwind_thread_stats(st); }
+
+static void test_shapes_match_libunwind(void **state)
+{
+    (void)state;
+    static const int maxes[] = { 1, 4, 16, 64 };
+    struct lm_unwind_stats before, after;
+    fresh_stats(&before);
+    for (int d = 0; d <= 45; d++) {
+        for (unsigned m = 0; m < sizeof maxes / sizeof maxes[0]; m++) {
+            for (int skip = 0; skip <= 3; skip += 3) {
+                struct pair p;
+                struct shape s = { &p, maxes[m], skip };
+                recurse(d, &s);
+                assert_same(&p);
+                /* Deep stacks fill the buffer, shallow ones reach main's callers. */
+                if (d + 2 >= maxes[m] + skip)
+                    assert_int_equal(p.nfast, maxes[m]);
+            }
+        }
+    }
+    fresh_stats(&after);
+    /* The walker itself answered (none of these frames is declined). */
+    assert_true(after.walks - before.walks >= 46 * 4 * 2);
+    assert_int_equal(after.declined, before.declined);
+}
+
+/* ---- through glibc -------------------------------------------------- */
+
+static struct pair qsort_pair;
+static int qsort_captured;
+
+static int compare_and_capture(const void *a, const void *b)
+{
+    if (!qsort_captured++)
+        capture_both(&qsort_pair, 32, 0);
+    return *(const int *)a - *(const int *)b;
+}
+
+static void test_through_qsort(void **state)
+{
+    (void)state;
+    int v[64];
+    for (int i = 0; i < 64; i++)
+        v[i] = (i * 37) % 64;
+    qsort_captured = 0;
+    qsort(v, 64, sizeof v[0], compare_and_capture);
+    assert_true(qsort_captured > 0);
+    assert_same(&qsort_pair);
+    assert_true(qsort_pair.nfast >= 4);
+}
+
+/* ---- another thread ------------------------------------------------- */
+
+static void *thread_main(void *arg)
+{
+    struct pair *p = arg;
+    void *block = lm_malloc(32);         /* gives the thread a heap and its bounds */
+    assert_non_null(block);
+    struct shape s = { p, 64, 0 };
+    recurse(9, &s);
+    lm_free(block);
+    return NULL;
+}
+
+static void test_other_thread(void **state)
+{
+    (void)state;
+    struct pair p;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, thread_main, &p), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_same(&p);
+    /* main's recursion, the thread start: more than the 9 + 1 frames. */
+    assert_true(p.nfast > 10);
+}
+
+/* ---- signal handler: declined at the signal frame, same answer ----- */
+
+static struct pair sig_pair;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    capture_both(&sig_pair, 32, 0);
+}
+
+static void test_signal_frame(void **state)
+{
+    (void)state;
+    struct lm_unwind_stats before, after;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
+    fresh_stats(&before);
+    raise(SIGUSR2);
+    fresh_stats(&after);
+    sigaction(SIGUSR2, &old, NULL);
+    assert_same(&sig_pair);
+    assert_true(sig_pair.nfast >= 3);            /* the handler, then past the signal frame */
+    assert_true(after.declined > before.declined);
+}
+
+/* ---- cache ---------------------------------------------------------- */
+
+/* Walks the same stack from one call site; stats after each walk. */
+static void walk_rounds(struct pair *p, struct lm_unwind_stats *st, int rounds, bool forget_before_last)
+{
+    struct shape s = { p, 16, 0 };
+    for (volatile int i = 0; i < rounds; i++) {
+        if (forget_before_last && i == rounds - 1)
+            lm_unwind_forget();
+        recurse(5, &s);
+        lm_unwind_thread_stats(&st[i]);
+    }
+}
+
+static void test_cache_hits_and_forget(void **state)
+{
+    (void)state;
+    struct pair p;
+    struct lm_unwind_stats st[3];
+    walk_rounds(&p, st, 3, true);
+    assert_int_equal(st[1].misses, st[0].misses);      /* every rule was cached */
+    assert_true(st[1].hits > st[0].hits);
+    assert_int_equal(st[2].flushes, st[1].flushes + 1);
+    assert_true(st[2].misses > st[1].misses);          /* learnt again */
+    assert_same(&p);
+}
+
+/* ---- guards ---------------------------------------------------------- */
+
+static void test_outside_stack_declines(void **state)
+{
+    (void)state;
+    uintptr_t pcs[8];
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    assert_true(here >= lm_tls_stack_lo && here < lm_tls_stack_hi);
+    /* An sp outside the registered stack (an alternate signal stack). */
+    static char other_stack[4096];
+    assert_int_equal(lm_unwind_walk(pcs, 8, 0, (uintptr_t)test_outside_stack_declines,
+                                     (uintptr_t)other_stack + 2048, 0), -1);
+    uintptr_t lo = lm_tls_stack_lo, hi = lm_tls_stack_hi;
+    lm_tls_stack_lo = lm_tls_stack_hi = 0;         /* not registered */
+    int n = lm_unwind_walk(pcs, 8, 0, (uintptr_t)__builtin_return_address(0), here + 16, here);
+    lm_tls_stack_lo = lo, lm_tls_stack_hi = hi;
+    assert_int_equal(n, -1);
+}
+
+/* Start states made of wrong registers: code addresses all over libc and
+ * this test, random rbp values.  Every read stays inside the stack: the
+ * walk returns (any count or -1) and never faults. */
+static void test_hostile_starts_never_fault(void **state)
+{
+    (void)state;
+    uintptr_t pcs[MAXF];
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t code[] = { (uintptr_t)qsort, (uintptr_t)memcpy, (uintptr_t)pthread_create,
+                         (uintptr_t)recurse, (uintptr_t)test_hostile_starts_never_fault };
+    uint64_t rng = 88172645463325252ull;
+    int walked = 0;
+    for (int i = 0; i < 20000; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        uintptr_t ip = code[rng % 5] + (rng >> 8) % 4096 + 1;
+        uintptr_t rbp = (i & 1) ? (uintptr_t)(rng >> 3) : sp + (rng >> 40) % 65536;
+        int n = lm_unwind_walk(pcs, MAXF, 0, ip, sp + (rng >> 20) % 512, rbp);
+        assert_true(n >= -1 && n <= MAXF);
+        walked += n > 0;
+    }
+    assert_true(walked > 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    /* A heap (the cache lives in it) and registered stack bounds. */
+    void *p = lm_malloc(24);
+    assert_non_null(p);
+    lm_free(p);
+    return lm_tls_stack_hi ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shapes_match_libunwind),
+        cmocka_unit_test(test_through_qsort),
+        cmocka_unit_test(test_other_thread),
+        cmocka_unit_test(test_signal_frame),
+        cmocka_unit_test(test_cache_hits_and_forget),
+        cmocka_unit_test(test_outside_stack_declines),
+        cmocka_unit_test(test_hostile_starts_never_fault),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -18,6 +18,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "alloc.h"
@@ -217,6 +219,71 @@ static void test_signal_frame(void **state)
     assert_true(after.declined > before.declined);
 }
 
+/* ---- fork from a threaded parent ----------------------------------- */
+
+static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+static int child_sig_frames = -1;
+
+static void *holder_main(void *arg)
+{
+    (void)arg;
+    void *block = lm_malloc(48);         /* registered: the parent has two threads */
+    pthread_mutex_lock(&hold);
+    pthread_mutex_unlock(&hold);
+    lm_free(block);
+    return NULL;
+}
+
+static __attribute__((noinline)) int capture_here(uintptr_t *pcs)
+{
+    int n = lm_backtrace(pcs, 16, 0);
+    BARRIER();
+    return n;
+}
+
+static void on_signal_in_child(int sig)
+{
+    (void)sig;
+    uintptr_t pcs[16];
+    child_sig_frames = capture_here(pcs);
+}
+
+/* The child of a multi-threaded parent must not call into libunwind (its
+ * mutexes may be held by threads the child lacks) but still records the
+ * stacks the walker takes: frames from ordinary code, none from a handler
+ * (a signal frame is what the walker declines). */
+static void test_fork_child_of_threaded_parent(void **state)
+{
+    (void)state;
+    pthread_t t;
+    pthread_mutex_lock(&hold);
+    assert_int_equal(pthread_create(&t, NULL, holder_main, NULL), 0);
+    for (int i = 0; i < 2000 && lm_threads_count() < 2; i++)
+        usleep(1000);
+    assert_true(lm_threads_count() >= 2);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uintptr_t pcs[16];
+        int n = capture_here(pcs);
+        bool ok = n >= 3 && pcs[0] > (uintptr_t)capture_here && pcs[0] < (uintptr_t)capture_here + 256;
+        signal(SIGUSR2, on_signal_in_child);
+        raise(SIGUSR2);
+        _exit(ok && child_sig_frames == 0 ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    pthread_mutex_unlock(&hold);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* The parent still falls back to libunwind for a handler's stack. */
+    signal(SIGUSR2, on_signal_in_child);
+    raise(SIGUSR2);
+    signal(SIGUSR2, SIG_DFL);
+    assert_true(child_sig_frames >= 3);
+}
+
 /* ---- cache ---------------------------------------------------------- */
 
 /* Walks the same stack from one call site; stats after each walk. */
@@ -303,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_through_qsort),
         cmocka_unit_test(test_other_thread),
         cmocka_unit_test(test_signal_frame),
+        cmocka_unit_test(test_fork_child_of_threaded_parent),
         cmocka_unit_test(test_cache_hits_and_forget),
         cmocka_unit_test(test_outside_stack_declines),
         cmocka_unit_test(test_hostile_starts_never_fault),

@@ -82,6 +82,7 @@
 #include "backtrace.h"
 #include "internal.h"
 #include "log.h"
+#include "stackdepot.h"
 #include "stackwalk.h"
 
 #include <atomic_ops.h>
@@ -117,35 +118,28 @@ static LM_NOINLINE int libunwind_backtrace(uintptr_t *pcs, int max, int skip)
     return n;
 }
 
-/* unwinder=verify: the walker's answer (n frames in pcs, or -1) against
- * libunwind's from the same frame; mismatches are counted and the first few
- * logged.  Returns libunwind's answer. */
+/* unwinder=verify: the walker's answer (n frames in mine, -1: declined)
+ * against libunwind's from the same frame (m frames in theirs); mismatches
+ * are counted and the first few logged. */
 static struct {
     volatile AO_t compared, walked, mismatched;
 } verify_counts;
 
-static LM_NOINLINE int verify_walk(uintptr_t *pcs, int n, int max, int skip)
+static void verify_compare(const uintptr_t *mine, int n, const uintptr_t *theirs, int m)
 {
-    uintptr_t theirs[LM_BT_MAX_FRAMES + 1];
-    /* One frame deeper than lm_backtrace: drop one more (this function). */
-    int m = libunwind_backtrace(theirs, max + 1, skip) - 1;
     AO_fetch_and_add1(&verify_counts.compared);
-    if (n >= 0) {
-        AO_fetch_and_add1(&verify_counts.walked);
-        bool same = n == m;
-        for (int i = 0; same && i < n; i++)
-            same = pcs[i] == theirs[i + 1];
-        if (!same && AO_fetch_and_add1(&verify_counts.mismatched) < 3) {
-            lm_log("unwinder=verify: the walker found %d frames, libunwind %d:", n, m);
-            lm_backtrace_print(pcs, n);
-            lm_log("  libunwind:");
-            lm_backtrace_print(theirs + 1, m > 0 ? m : 0);
-        }
+    if (n < 0)
+        return;
+    AO_fetch_and_add1(&verify_counts.walked);
+    bool same = n == m;
+    for (int i = 0; same && i < n; i++)
+        same = mine[i] == theirs[i];
+    if (!same && AO_fetch_and_add1(&verify_counts.mismatched) < 3) {
+        lm_log("unwinder=verify: the walker found %d frames, libunwind %d:", n, m);
+        lm_backtrace_print(mine, n);
+        lm_log("  libunwind:");
+        lm_backtrace_print(theirs, m > 0 ? m : 0);
     }
-    for (int i = 0; i < m; i++)
-        pcs[i] = theirs[i + 1];
-    __asm__ __volatile__("" ::: "memory");        /* no tail call */
-    return m < 0 ? 0 : m;
 }
 
 void lm_backtrace_verify_summary(void)
@@ -156,19 +150,27 @@ void lm_backtrace_verify_summary(void)
                (unsigned long)AO_load(&verify_counts.mismatched));
 }
 
+static inline bool capture_allowed(int *max, int *skip)
+{
+    if (*max <= 0 || depth != 0 || AO_load(&disabled) != 0)
+        return false;
+    if (*max > LM_BT_MAX_FRAMES)
+        *max = LM_BT_MAX_FRAMES;
+    if (*skip < 0)
+        *skip = 0;
+    if (*skip > LM_BT_MAX_SKIP)
+        *skip = LM_BT_MAX_SKIP;
+    return true;
+}
+
 /* __builtin_frame_address(0) makes GCC keep a frame pointer here, so the
- * caller's sp, rbp and return address are at fixed places next to it. */
+ * caller's sp, rbp and return address are at fixed places next to it.
+ * libunwind_backtrace is called from here directly, so that it starts at
+ * the same frame as the walk. */
 LM_NOINLINE int lm_backtrace(uintptr_t *pcs, int max, int skip)
 {
-    if (max <= 0 || depth != 0 || AO_load(&disabled) != 0)
+    if (!capture_allowed(&max, &skip))
         return 0;
-    if (max > LM_BT_MAX_FRAMES)
-        max = LM_BT_MAX_FRAMES;
-    if (skip < 0)
-        skip = 0;
-    if (skip > LM_BT_MAX_SKIP)
-        skip = LM_BT_MAX_SKIP;
-
     depth++;
     /* A signal handler running between here and depth-- sees depth != 0:
      * the compiler must not sink the store below the call. */
@@ -176,15 +178,60 @@ LM_NOINLINE int lm_backtrace(uintptr_t *pcs, int max, int skip)
     int n = -1;
     if (lm_likely(use_fast_walk)) {
         const uintptr_t *fp = __builtin_frame_address(0);
-        n = lm_unwind_walk(pcs, max, skip, fp[1], (uintptr_t)(fp + 2), fp[0]);
-        if (lm_unlikely(verify) && !libunwind_unsafe)
-            n = verify_walk(pcs, n, max, skip);
+        n = lm_unwind_walk(pcs, max, skip, fp[1], (uintptr_t)(fp + 2), fp[0], NULL);
+        if (lm_unlikely(verify) && !libunwind_unsafe) {
+            uintptr_t theirs[LM_BT_MAX_FRAMES];
+            int m = libunwind_backtrace(theirs, max, skip);
+            verify_compare(pcs, n, theirs, m);
+            for (int i = 0; i < m; i++)
+                pcs[i] = theirs[i];
+            n = m;
+        }
     }
     if (n < 0)
         n = libunwind_unsafe ? 0 : libunwind_backtrace(pcs, max, skip);
     __asm__ __volatile__("" ::: "memory");
     depth--;
     return n;
+}
+
+LM_NOINLINE uint32_t lm_backtrace_id(int max, int skip, lm_intern_fn intern)
+{
+    if (!capture_allowed(&max, &skip))
+        return 0;
+    depth++;
+    __asm__ __volatile__("" ::: "memory");
+    uintptr_t pcs[LM_BT_MAX_FRAMES];
+    uint32_t id = 0;
+    int n = -1;
+    if (lm_likely(use_fast_walk)) {
+        const uintptr_t *fp = __builtin_frame_address(0);
+        uintptr_t ip0 = fp[1], sp0 = (uintptr_t)(fp + 2), rbp0 = fp[0];
+        id = lm_unwind_memo_find(ip0, sp0, rbp0, max, skip);
+        if (!id) {
+            struct lm_walk_proof proof;
+            n = lm_unwind_walk(pcs, max, skip, ip0, sp0, rbp0, &proof);
+            if (n > 0 && (id = intern(pcs, n)) != 0)
+                lm_unwind_memo_keep(&proof, id);
+        }
+        if (lm_unlikely(verify) && !libunwind_unsafe) {
+            uintptr_t theirs[LM_BT_MAX_FRAMES];
+            int m = libunwind_backtrace(theirs, max, skip);
+            const uintptr_t *mine = pcs;
+            if (id)
+                n = lm_stackdepot_get(id, &mine);
+            verify_compare(mine, n, theirs, m);
+            id = m > 0 ? intern(theirs, m) : 0;
+            n = m;
+        }
+    }
+    if (!id && n < 0 && !libunwind_unsafe) {
+        n = libunwind_backtrace(pcs, max, skip);
+        id = n > 0 ? intern(pcs, n) : 0;
+    }
+    __asm__ __volatile__("" ::: "memory");
+    depth--;
+    return id;
 }
 
 void lm_backtrace_set_unwinder(int mode)

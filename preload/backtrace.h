@@ -50,6 +50,14 @@ void lm_backtrace_use_libunwind(bool only_libunwind);
  * unwinder=libunwind they stop (lm_backtrace_disable). */
 void lm_backtrace_atfork_child_of_threads(void);
 
+/* Interns a captured stack (n >= 1 frames) and returns its id, 0 if it
+ * could not. */
+typedef uint32_t (*lm_intern_fn)(const uintptr_t *pcs, int n);
+/* Captures like lm_backtrace and returns intern()'s id for the frames (0:
+ * no frames).  A capture proven to repeat a remembered walk (stackwalk.h's
+ * memo) returns the remembered id without walking or interning. */
+uint32_t lm_backtrace_id(int max, int skip, lm_intern_fn intern);
+
 /* Process-wide switch, a nesting count: capture returns 0 while any
  * lm_backtrace_disable() is not yet matched by lm_backtrace_enable().
  * For the allocator: a fork child of a multi-threaded parent (another

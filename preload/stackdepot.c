@@ -270,14 +270,9 @@ static bool same_pcs(const uintptr_t *a, const uintptr_t *b, int n)
     return true;
 }
 
-LM_NOINLINE uint32_t lm_stack_capture(int skip, int depth)
+/* Interns through the last-stack entry (see struct last_stack). */
+static uint32_t intern_via_last_stack(const uintptr_t *pcs, int n)
 {
-    uintptr_t pcs[LM_BT_MAX_FRAMES];
-    if (depth > LM_BT_MAX_FRAMES)
-        depth = LM_BT_MAX_FRAMES;
-    int n = lm_backtrace(pcs, depth, skip + 1);   /* + our own frame */
-    if (n <= 0)
-        return 0;
     struct last_stack *c = &last_stack;
     if (c->busy)
         return lm_stackdepot_put(pcs, n);
@@ -298,6 +293,14 @@ LM_NOINLINE uint32_t lm_stack_capture(int skip, int depth)
     }
     __asm__ __volatile__("" ::: "memory");
     c->busy = 0;
+    return id;
+}
+
+LM_NOINLINE uint32_t lm_stack_capture(int skip, int depth)
+{
+    if (depth > LM_BT_MAX_FRAMES)
+        depth = LM_BT_MAX_FRAMES;
+    uint32_t id = lm_backtrace_id(depth, skip + 1, intern_via_last_stack);   /* + our own frame */
     __asm__ __volatile__("" ::: "memory");        /* no tail call */
     return id;
 }

@@ -14,6 +14,18 @@
  * first walk.  `generation` is compared with the global one on each walk;
  * after a dlclose the cache is emptied.
  *
+ * Memo: LM_UNWIND_MEMO remembered walks per cache, direct mapped by the
+ * start (ip, sp), each with the id its frames were interned under and its
+ * proof (stackwalk.h): the words that steered it.  A walk is a function of
+ * its start state, the rules (fixed within a generation) and the words it
+ * reads, whose addresses follow from earlier words; so when the start and
+ * every proof word are unchanged, walking again would read the same
+ * addresses, get the same values and return the same frames.  Checking a
+ * proof is a few independent loads from the (hot) stack instead of a
+ * dependent chain of lookups per frame.  Saved rbp values that no later
+ * CFA used are left out of the proof (in code without frame pointers rbp
+ * is an ordinary register whose value changes from call to call).
+ *
  * Safety: every load from the stack is of an address in
  * [lm_tls_stack_lo, lm_tls_stack_hi - 8], the CFA must rise strictly from
  * frame to frame (the walk ends), and a frame with no usable rule makes the
@@ -31,6 +43,7 @@
 #include <string.h>
 
 #define LM_UNWIND_SLOTS 2048u
+#define LM_UNWIND_MEMO 64u
 #define PROBE 4u
 
 /* Packed rule flags */
@@ -47,10 +60,16 @@ struct entry {
     uint8_t flags;          /* 0 with pc set: no usable rule */
 };
 
+struct memo {
+    uint32_t id;            /* 0: empty */
+    struct lm_walk_proof proof;
+};
+
 struct rule_cache {
     uint64_t generation;
     struct lm_unwind_stats stats;
     struct entry slot[LM_UNWIND_SLOTS];
+    struct memo memo[LM_UNWIND_MEMO];
 };
 
 static volatile AO_t generation = 1;
@@ -74,6 +93,8 @@ static struct rule_cache *cache_get(void)
     uint64_t g = AO_load(&generation);
     if (lm_unlikely(c->generation != g)) {
         memset(c->slot, 0, sizeof c->slot);
+        for (unsigned i = 0; i < LM_UNWIND_MEMO; i++)
+            c->memo[i].id = 0;
         c->generation = g;
         c->stats.flushes++;
     }
@@ -133,7 +154,12 @@ fill:
     return e;
 }
 
-int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp, uintptr_t rbp)
+/* Tentative reads a proof can hold while walking (saved-rbp reads that
+ * turn out not to matter are dropped at the end). */
+#define PROOF_TENTATIVE 64
+
+int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp, uintptr_t rbp,
+                   struct lm_walk_proof *proof)
 {
     uintptr_t lo = lm_tls_stack_lo, hi = lm_tls_stack_hi;
     if (lm_unlikely(sp < lo || sp >= hi))
@@ -142,7 +168,17 @@ int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp
     if (lm_unlikely(!c))
         return -1;
 
+    /* Every word read, and whether the walk's course depended on it:
+     * return addresses always; a saved rbp only once a later frame's CFA
+     * is computed from it (rbp_src: which read rbp came from, -1: the
+     * start state). */
+    uintptr_t t_addr[PROOF_TENTATIVE], t_value[PROOF_TENTATIVE];
+    uint64_t needed = 0;
+    int nt = 0, rbp_src = -1;
+    bool rbp0_needed = false, overflow = false;
+
     c->stats.walks++;
+    uintptr_t ip0 = ip, sp0 = sp, rbp0 = rbp;
     int n = 0;
     for (int frame = 0; n < max; frame++) {
         if (ip == 0)
@@ -157,7 +193,15 @@ int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp
             break;
         if (lm_unlikely(!(flags & F_NORMAL)))
             goto decline;
-        uintptr_t cfa = ((flags & F_CFA_RBP) ? rbp : sp) + e->cfa_off;
+        uintptr_t base = sp;
+        if (flags & F_CFA_RBP) {
+            base = rbp;
+            if (rbp_src < 0)
+                rbp0_needed = true;
+            else
+                needed |= 1ull << rbp_src;
+        }
+        uintptr_t cfa = base + e->cfa_off;
         uintptr_t ra_at = cfa + (intptr_t)e->ra_off8 * 8;
         if (lm_unlikely(cfa <= sp || cfa > hi || ra_at < sp || ra_at > hi - sizeof(uintptr_t)))
             goto decline;
@@ -166,14 +210,98 @@ int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp
             if (lm_unlikely(rbp_at < sp || rbp_at > hi - sizeof(uintptr_t)))
                 goto decline;
             rbp = *(const uintptr_t *)rbp_at;
+            if (proof && nt < PROOF_TENTATIVE) {
+                t_addr[nt] = rbp_at, t_value[nt] = rbp;
+                rbp_src = nt++;
+            } else {
+                overflow = true;
+            }
         }
         ip = *(const uintptr_t *)ra_at;
         sp = cfa;
+        if (proof && nt < PROOF_TENTATIVE) {
+            t_addr[nt] = ra_at, t_value[nt] = ip;
+            needed |= 1ull << nt++;
+        } else {
+            overflow = true;
+        }
+    }
+    if (proof) {
+        proof->valid = false;
+        if (!overflow) {
+            unsigned k = 0;
+            for (int i = 0; i < nt && k <= LM_WALK_PROOF_READS; i++) {
+                if (!(needed & (1ull << i)))
+                    continue;
+                if (k < LM_WALK_PROOF_READS)
+                    proof->addr[k] = t_addr[i], proof->value[k] = t_value[i];
+                k++;
+            }
+            if (k <= LM_WALK_PROOF_READS) {
+                proof->ip0 = ip0, proof->sp0 = sp0, proof->rbp0 = rbp0;
+                proof->hi = hi;
+                proof->rbp0_needed = rbp0_needed;
+                proof->nreads = (uint8_t)k;
+                proof->max = (uint8_t)max, proof->skip = (uint8_t)skip;
+                proof->valid = true;
+            }
+        }
     }
     return n;
 decline:
     c->stats.declined++;
     return -1;
+}
+
+/* ---- memo: walks known to repeat ------------------------------------- */
+
+static inline unsigned memo_home(uintptr_t ip0, uintptr_t sp0)
+{
+    return (unsigned)(((ip0 ^ (sp0 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> 58) &
+           (LM_UNWIND_MEMO - 1);
+}
+
+uint32_t lm_unwind_memo_find(uintptr_t ip0, uintptr_t sp0, uintptr_t rbp0, int max, int skip)
+{
+    struct lm_heap *h = lm_tls_heap;
+    struct rule_cache *c = h->unwind_cache;     /* NULL for the empty and dead heaps */
+    if (lm_unlikely(!c) || lm_unlikely(c->generation != AO_load(&generation)))
+        return 0;
+    const struct memo *m = &c->memo[memo_home(ip0, sp0)];
+    const struct lm_walk_proof *p = &m->proof;
+    if (m->id == 0 || p->ip0 != ip0 || p->sp0 != sp0 || p->max != max || p->skip != skip ||
+        p->hi != lm_tls_stack_hi || (p->rbp0_needed && p->rbp0 != rbp0))
+        goto miss;
+    /* Every address is in [sp0, hi) of this very stack (checked when the
+     * walk read it, and sp0 and hi are the same now). */
+    uintptr_t diff = 0;
+    for (unsigned i = 0; i < p->nreads; i++)
+        diff |= *(const volatile uintptr_t *)p->addr[i] ^ p->value[i];
+    if (diff)
+        goto miss;
+    c->stats.memo_hits++;
+    return m->id;
+miss:
+    c->stats.memo_misses++;
+    return 0;
+}
+
+void lm_unwind_memo_keep(const struct lm_walk_proof *proof, uint32_t id)
+{
+    struct lm_heap *h = lm_tls_heap;
+    struct rule_cache *c = h->unwind_cache;
+    if (!c || !proof->valid || c->generation != AO_load(&generation))
+        return;
+    struct memo *m = &c->memo[memo_home(proof->ip0, proof->sp0)];
+    m->id = 0;
+    m->proof.ip0 = proof->ip0, m->proof.sp0 = proof->sp0, m->proof.rbp0 = proof->rbp0;
+    m->proof.hi = proof->hi;
+    m->proof.rbp0_needed = proof->rbp0_needed;
+    m->proof.max = proof->max, m->proof.skip = proof->skip;
+    m->proof.nreads = proof->nreads;
+    for (unsigned i = 0; i < proof->nreads; i++)
+        m->proof.addr[i] = proof->addr[i], m->proof.value[i] = proof->value[i];
+    m->id = id;
 }
 
 void lm_unwind_thread_stats(struct lm_unwind_stats *out)

@@ -22,13 +22,37 @@
 
 #include "internal.h"
 
+/* What one walk read from the stack, enough to tell cheaply that a walk
+ * from the same start state would read the same words, hence follow the
+ * same rules and return the same frames: the start (ip, sp, and rbp when
+ * some frame's CFA came from it), the stack bound, and every word whose
+ * value steered the walk (return addresses; saved rbp values that a later
+ * frame's CFA used).  Rules are fixed within a cache generation. */
+#define LM_WALK_PROOF_READS 32
+struct lm_walk_proof {
+    uintptr_t ip0, sp0, rbp0, hi;
+    bool valid, rbp0_needed;
+    uint8_t nreads, max, skip;
+    uintptr_t addr[LM_WALK_PROOF_READS], value[LM_WALK_PROOF_READS];
+};
+
 /* Fills pcs with up to max return addresses, starting with `ip` (the
  * return address of the frame whose caller's sp and rbp are given) and
  * dropping the first `skip`.  Returns the count, or -1 when some frame has
  * no rule this walker can apply (signal frames, CFA expressions, code
  * without unwind information) or the thread has no cache: the caller must
  * then unwind another way. */
-int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp, uintptr_t rbp);
+int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp, uintptr_t rbp,
+                   struct lm_walk_proof *proof);
+
+/* The memo: a few walks per thread remembered with their proofs and the
+ * id their frames got (stack depot), direct-mapped by (ip, sp).  find
+ * returns the id when the remembered walk from this start state is proven
+ * to repeat (all its words still read the same), else 0; keep remembers a
+ * proof (proof->valid) with its id.  Owner thread only; emptied with the
+ * rule cache. */
+uint32_t lm_unwind_memo_find(uintptr_t ip, uintptr_t sp, uintptr_t rbp, int max, int skip);
+void lm_unwind_memo_keep(const struct lm_walk_proof *proof, uint32_t id);
 
 /* Code was unmapped (dlclose): every thread's cached rules are stale. */
 void lm_unwind_forget(void);
@@ -37,6 +61,7 @@ void lm_unwind_forget(void);
 struct lm_unwind_stats {
     uint64_t hits, misses, evictions, flushes;
     uint64_t walks, declined;   /* walks that started; of them, returned -1 */
+    uint64_t memo_hits, memo_misses;
 };
 void lm_unwind_thread_stats(struct lm_unwind_stats *out);
 

@@ -3,7 +3,8 @@
  *
  * Capture: ns per capture and per frame with a stack of `depth` frames
  * below the capturing function, capturing `depth` frames, for
- *   lm_backtrace        leakmark's capture (unw_backtrace + guards)
+ *   lm_backtrace        leakmark's capture (the walker, stackwalk.c)
+ *   lm_backtrace/libunwind  the same with unwinder=libunwind
  *   unw_backtrace       libunwind's fast path (per-thread frame cache)
  *   unw_step/global     unw_init_local + unw_step loop, default caching
  *   unw_step/per-thread same after unw_set_caching_policy(PER_THREAD)
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unwind.h>
 
+#include "alloc.h"
 #include "backtrace.h"
 #include "stackdepot.h"
 
@@ -204,7 +206,12 @@ int main(int argc, char **argv)
     if (argc > 1)
         budget_ns = atof(argv[1]) * 1e6;
     printf("capture (ns per capture, frames captured, ns per frame)\n");
+    /* A heap and registered stack bounds: what the walker needs. */
+    lm_free(lm_malloc(16));
     bench_capture("lm_backtrace", cap_lm);
+    lm_backtrace_use_libunwind(true);
+    bench_capture("lm_backtrace/libunwind", cap_lm);
+    lm_backtrace_use_libunwind(false);
     bench_capture("unw_backtrace", cap_unw_backtrace);
     bench_capture("_Unwind_Backtrace", cap_libgcc);
     void *h = dlopen("libgcc_s.so.1", RTLD_NOW);

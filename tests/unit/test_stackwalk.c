@@ -24,6 +24,7 @@
 
 #include "alloc.h"
 #include "backtrace.h"
+#include "stackdepot.h"
 #include "stackwalk.h"
 #include "threads.h"
 
@@ -311,6 +312,73 @@ static void test_cache_hits_and_forget(void **state)
     assert_same(&p);
 }
 
+/* ---- memo ----------------------------------------------------------- */
+
+static __attribute__((noinline)) uint32_t capture_id_leaf(void)
+{
+    uint32_t id = lm_backtrace_id(16, 0, lm_stackdepot_put);
+    BARRIER();
+    return id;
+}
+
+/* Two callers with the same frame: the leaf runs at the same sp with the
+ * same return address into it, so both land in one memo slot; only the
+ * return address into via_x / via_y (one frame up) tells them apart. */
+static __attribute__((noinline)) uint32_t via_x(void)
+{
+    uint32_t id = capture_id_leaf();
+    BARRIER();
+    return id;
+}
+
+static __attribute__((noinline)) uint32_t via_y(void)
+{
+    uint32_t id = capture_id_leaf();
+    BARRIER();
+    return id;
+}
+
+static void test_memo_hits_only_when_proven(void **state)
+{
+    (void)state;
+    uint32_t x[7], y[7];
+    struct lm_unwind_stats a, b, before_forget, after_forget;
+    lm_unwind_thread_stats(&a);
+    for (volatile int i = 0; i < 7; i++) {
+        if (i == 6) {
+            /* A forgotten cache forgets the memo too: the next capture walks. */
+            lm_unwind_forget();
+            lm_unwind_thread_stats(&before_forget);
+        }
+        for (volatile int k = 0; k <= i % 2; k++)
+            x[i] = via_x();                  /* twice in a row every other round */
+        if (i == 6)
+            lm_unwind_thread_stats(&after_forget);
+        y[i] = via_y();
+        if (i == 5)
+            lm_unwind_thread_stats(&b);
+    }
+    assert_true(x[0] != 0 && y[0] != 0);
+    assert_true(x[0] != y[0]);
+    for (int i = 1; i < 7; i++) {
+        assert_int_equal(x[i], x[0]);
+        assert_int_equal(y[i], y[0]);
+    }
+    assert_true(b.memo_hits > a.memo_hits);
+    assert_true(b.memo_misses > a.memo_misses);
+    assert_int_equal(after_forget.memo_hits, before_forget.memo_hits);
+    assert_true(after_forget.walks > before_forget.walks);
+    /* The ids name the frames libunwind sees. */
+    const uintptr_t *frames;
+    int n = lm_stackdepot_get(x[0], &frames);
+    assert_true(n >= 3);
+    assert_true(frames[0] > (uintptr_t)capture_id_leaf && frames[0] < (uintptr_t)capture_id_leaf + 256);
+    assert_true(frames[1] > (uintptr_t)via_x && frames[1] < (uintptr_t)via_x + 256);
+    n = lm_stackdepot_get(y[0], &frames);
+    assert_true(n >= 3);
+    assert_true(frames[1] > (uintptr_t)via_y && frames[1] < (uintptr_t)via_y + 256);
+}
+
 /* ---- guards ---------------------------------------------------------- */
 
 static void test_outside_stack_declines(void **state)
@@ -322,10 +390,10 @@ static void test_outside_stack_declines(void **state)
     /* An sp outside the registered stack (an alternate signal stack). */
     static char other_stack[4096];
     assert_int_equal(lm_unwind_walk(pcs, 8, 0, (uintptr_t)test_outside_stack_declines,
-                                     (uintptr_t)other_stack + 2048, 0), -1);
+                                     (uintptr_t)other_stack + 2048, 0, NULL), -1);
     uintptr_t lo = lm_tls_stack_lo, hi = lm_tls_stack_hi;
     lm_tls_stack_lo = lm_tls_stack_hi = 0;         /* not registered */
-    int n = lm_unwind_walk(pcs, 8, 0, (uintptr_t)__builtin_return_address(0), here + 16, here);
+    int n = lm_unwind_walk(pcs, 8, 0, (uintptr_t)__builtin_return_address(0), here + 16, here, NULL);
     lm_tls_stack_lo = lo, lm_tls_stack_hi = hi;
     assert_int_equal(n, -1);
 }
@@ -346,7 +414,7 @@ static void test_hostile_starts_never_fault(void **state)
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
         uintptr_t ip = code[rng % 5] + (rng >> 8) % 4096 + 1;
         uintptr_t rbp = (i & 1) ? (uintptr_t)(rng >> 3) : sp + (rng >> 40) % 65536;
-        int n = lm_unwind_walk(pcs, MAXF, 0, ip, sp + (rng >> 20) % 512, rbp);
+        int n = lm_unwind_walk(pcs, MAXF, 0, ip, sp + (rng >> 20) % 512, rbp, NULL);
         assert_true(n >= -1 && n <= MAXF);
         walked += n > 0;
     }
@@ -372,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_signal_frame),
         cmocka_unit_test(test_fork_child_of_threaded_parent),
         cmocka_unit_test(test_cache_hits_and_forget),
+        cmocka_unit_test(test_memo_hits_only_when_proven),
         cmocka_unit_test(test_outside_stack_declines),
         cmocka_unit_test(test_hostile_starts_never_fault),
     };

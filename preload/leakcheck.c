@@ -226,6 +226,7 @@ long lm_leakcheck_run(const char *trigger)
     lm_roots_init(&c.roots);
     lm_mark_result_init(&c.res);
     lm_backtrace_thread_block();
+    lm_threads_prepare();                   /* maps memory: before any lock */
     lm_dumper_lock();
     lm_os_own_graveyard(true);
     lm_roots_with_loader_lock(check_with_loader_lock, &c);

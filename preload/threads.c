@@ -300,6 +300,18 @@ static struct lm_thread *table_make(void)
     return p;
 }
 
+int lm_threads_prepare(void)
+{
+    if (table_get())
+        return 0;
+    int err = lm_threads_lock();
+    if (err)
+        return err;
+    struct lm_thread *t = table_make();
+    lm_threads_unlock();
+    return t ? 0 : ENOMEM;
+}
+
 unsigned lm_threads_hiwater(void) { return (unsigned)lm_load_acq(&g_hiwater); }
 
 struct lm_thread *lm_threads_slot(unsigned i)

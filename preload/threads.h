@@ -125,6 +125,13 @@ int lm_threads_discover_locked(unsigned *overflow);
 /* Same, taking the lock itself. */
 int lm_threads_discover(unsigned *overflow);
 
+/* Makes the table if it does not exist yet (a program that never called
+ * malloc, with no dump thread, has none at exit).  Call before taking the
+ * locks a stop holds: making the table maps memory, and lm_os_map takes the
+ * own-mapping lock that a leak check holds across the stop.  Returns 0 or
+ * an errno. */
+int lm_threads_prepare(void);
+
 /* Registry lock.  lock returns 0 or EDEADLK (the caller already holds it). */
 int lm_threads_lock(void);
 void lm_threads_unlock(void);

@@ -249,10 +249,6 @@ static bool run_cfa(const struct cie_info *cie, const uint8_t *p, const uint8_t 
             set_reg(r, rd_uleb(&c), REG_SAME, 0, ra);
             break;
         case 0x09:                                   /* register */
-            reg = rd_uleb(&c);
-            (void)rd_uleb(&c);
-            set_reg(r, reg, REG_OTHER, 0, ra);
-            break;
         case 0x0a:                                   /* remember_state */
             if (depth == REMEMBER_MAX)
                 return false;
@@ -261,11 +257,7 @@ static bool run_cfa(const struct cie_info *cie, const uint8_t *p, const uint8_t 
         case 0x0b:                                   /* restore_state */
             if (depth == 0)
                 return false;
-            {
-                /* The CFA rule is not part of the saved state's pop in
-                 * some producers' reading; DWARF 5 says it is. */
-                *r = stack[--depth];
-            }
+            *r = stack[--depth];                     /* the CFA rule too (DWARF 5) */
             break;
         case 0x0c:                                   /* def_cfa */
             set_cfa_reg(r, rd_uleb(&c));

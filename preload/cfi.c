@@ -249,6 +249,11 @@ static bool run_cfa(const struct cie_info *cie, const uint8_t *p, const uint8_t 
             set_reg(r, rd_uleb(&c), REG_SAME, 0, ra);
             break;
         case 0x09:                                   /* register */
+        case 0x14:                                   /* val_offset */
+            reg = rd_uleb(&c);
+            (void)rd_uleb(&c);
+            set_reg(r, reg, REG_OTHER, 0, ra);
+            break;
         case 0x0a:                                   /* remember_state */
             if (depth == REMEMBER_MAX)
                 return false;
@@ -293,11 +298,6 @@ static bool run_cfa(const struct cie_info *cie, const uint8_t *p, const uint8_t 
             break;
         case 0x13:                                   /* def_cfa_offset_sf */
             r->cfa_off = rd_sleb(&c) * cie->data_align;
-            break;
-        case 0x14:                                   /* val_offset */
-            reg = rd_uleb(&c);
-            (void)rd_uleb(&c);
-            set_reg(r, reg, REG_OTHER, 0, ra);
             break;
         case 0x15:                                   /* val_offset_sf */
             reg = rd_uleb(&c);

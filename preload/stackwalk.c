@@ -14,8 +14,8 @@
  * first walk.  `generation` is compared with the global one on each walk;
  * after a dlclose the cache is emptied.
  *
- * Memo: LM_UNWIND_MEMO remembered walks per cache, direct mapped by the
- * start (ip, sp), each with the id its frames were interned under and its
+ * Memo: LM_UNWIND_MEMO remembered walks per cache, 4-way set associative
+ * by the start (ip, sp), replaced round robin, each with the id its frames were interned under and its
  * proof (stackwalk.h): the words that steered it.  A walk is a function of
  * its start state, the rules (fixed within a generation) and the words it
  * reads, whose addresses follow from earlier words; so when the start and
@@ -43,7 +43,9 @@
 #include <string.h>
 
 #define LM_UNWIND_SLOTS 2048u
-#define LM_UNWIND_MEMO 64u
+#define LM_UNWIND_MEMO_SETS 16u
+#define LM_UNWIND_MEMO_WAYS 4u
+#define LM_UNWIND_MEMO (LM_UNWIND_MEMO_SETS * LM_UNWIND_MEMO_WAYS)
 #define PROBE 4u
 
 /* Packed rule flags */
@@ -70,6 +72,7 @@ struct rule_cache {
     struct lm_unwind_stats stats;
     struct entry slot[LM_UNWIND_SLOTS];
     struct memo memo[LM_UNWIND_MEMO];
+    uint8_t memo_next[LM_UNWIND_MEMO_SETS];   /* next way to replace, per set */
 };
 
 static volatile AO_t generation = 1;
@@ -255,10 +258,25 @@ decline:
 
 /* ---- memo: walks known to repeat ------------------------------------- */
 
-static inline unsigned memo_home(uintptr_t ip0, uintptr_t sp0)
+static inline unsigned memo_set(uintptr_t ip0, uintptr_t sp0)
 {
     return (unsigned)(((ip0 ^ (sp0 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> 58) &
-           (LM_UNWIND_MEMO - 1);
+           (LM_UNWIND_MEMO_SETS - 1);
+}
+
+static inline bool proof_holds(const struct memo *m, uintptr_t ip0, uintptr_t sp0, uintptr_t rbp0,
+                               int max, int skip)
+{
+    const struct lm_walk_proof *p = &m->proof;
+    if (m->id == 0 || p->ip0 != ip0 || p->sp0 != sp0 || p->max != max || p->skip != skip ||
+        p->hi != lm_tls_stack_hi || (p->rbp0_needed && p->rbp0 != rbp0))
+        return false;
+    /* Every address is in [sp0, hi) of this very stack (checked when the
+     * walk read it, and sp0 and hi are the same now). */
+    uintptr_t diff = 0;
+    for (unsigned i = 0; i < p->nreads; i++)
+        diff |= *(const volatile uintptr_t *)p->addr[i] ^ p->value[i];
+    return diff == 0;
 }
 
 uint32_t lm_unwind_memo_find(uintptr_t ip0, uintptr_t sp0, uintptr_t rbp0, int max, int skip)
@@ -267,21 +285,13 @@ uint32_t lm_unwind_memo_find(uintptr_t ip0, uintptr_t sp0, uintptr_t rbp0, int m
     struct rule_cache *c = h->unwind_cache;     /* NULL for the empty and dead heaps */
     if (lm_unlikely(!c) || lm_unlikely(c->generation != AO_load(&generation)))
         return 0;
-    const struct memo *m = &c->memo[memo_home(ip0, sp0)];
-    const struct lm_walk_proof *p = &m->proof;
-    if (m->id == 0 || p->ip0 != ip0 || p->sp0 != sp0 || p->max != max || p->skip != skip ||
-        p->hi != lm_tls_stack_hi || (p->rbp0_needed && p->rbp0 != rbp0))
-        goto miss;
-    /* Every address is in [sp0, hi) of this very stack (checked when the
-     * walk read it, and sp0 and hi are the same now). */
-    uintptr_t diff = 0;
-    for (unsigned i = 0; i < p->nreads; i++)
-        diff |= *(const volatile uintptr_t *)p->addr[i] ^ p->value[i];
-    if (diff)
-        goto miss;
-    c->stats.memo_hits++;
-    return m->id;
-miss:
+    const struct memo *set = &c->memo[memo_set(ip0, sp0) * LM_UNWIND_MEMO_WAYS];
+    for (unsigned w = 0; w < LM_UNWIND_MEMO_WAYS; w++) {
+        if (proof_holds(&set[w], ip0, sp0, rbp0, max, skip)) {
+            c->stats.memo_hits++;
+            return set[w].id;
+        }
+    }
     c->stats.memo_misses++;
     return 0;
 }
@@ -292,7 +302,11 @@ void lm_unwind_memo_keep(const struct lm_walk_proof *proof, uint32_t id)
     struct rule_cache *c = h->unwind_cache;
     if (!c || !proof->valid || c->generation != AO_load(&generation))
         return;
-    struct memo *m = &c->memo[memo_home(proof->ip0, proof->sp0)];
+    unsigned s = memo_set(proof->ip0, proof->sp0);
+    /* Round robin within the set: walks that alternate at one start
+     * (two malloc calls in one loop body) each keep a way. */
+    unsigned w = c->memo_next[s]++ % LM_UNWIND_MEMO_WAYS;
+    struct memo *m = &c->memo[s * LM_UNWIND_MEMO_WAYS + w];
     m->id = 0;
     m->proof.ip0 = proof->ip0, m->proof.sp0 = proof->sp0, m->proof.rbp0 = proof->rbp0;
     m->proof.hi = proof->hi;

@@ -46,7 +46,7 @@ int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp
                    struct lm_walk_proof *proof);
 
 /* The memo: a few walks per thread remembered with their proofs and the
- * id their frames got (stack depot), direct-mapped by (ip, sp).  find
+ * id their frames got (stack depot), 4-way set associative by (ip, sp).  find
  * returns the id when the remembered walk from this start state is proven
  * to repeat (all its words still read the same), else 0; keep remembers a
  * proof (proof->valid) with its id.  Owner thread only; emptied with the

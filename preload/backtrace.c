@@ -144,10 +144,18 @@ static void verify_compare(const uintptr_t *mine, int n, const uintptr_t *theirs
 
 void lm_backtrace_verify_summary(void)
 {
-    if (verify)
-        lm_log("unwinder=verify: %lu captures compared, %lu walked, %lu mismatched",
-               (unsigned long)AO_load(&verify_counts.compared), (unsigned long)AO_load(&verify_counts.walked),
-               (unsigned long)AO_load(&verify_counts.mismatched));
+    if (!verify)
+        return;
+    lm_log("unwinder=verify: %lu captures compared, %lu walked, %lu mismatched",
+           (unsigned long)AO_load(&verify_counts.compared), (unsigned long)AO_load(&verify_counts.walked),
+           (unsigned long)AO_load(&verify_counts.mismatched));
+    struct lm_unwind_stats st;
+    lm_unwind_thread_stats(&st);
+    lm_log("unwinder=verify: this thread's walker: %lu walks (%lu declined), rules %lu hits %lu misses "
+           "%lu evictions %lu flushes, memo %lu hits %lu misses",
+           (unsigned long)st.walks, (unsigned long)st.declined, (unsigned long)st.hits,
+           (unsigned long)st.misses, (unsigned long)st.evictions, (unsigned long)st.flushes,
+           (unsigned long)st.memo_hits, (unsigned long)st.memo_misses);
 }
 
 static inline bool capture_allowed(int *max, int *skip)

@@ -1,5 +1,6 @@
 /*
- * stackwalk.c - owns the fast stack walk and its per-thread rule caches.
+ * stackwalk.c - owns the fast stack walk, the process-wide rule table and
+ * the per-thread memos.
  *
  * Why our own walk: libunwind's unw_backtrace costs about 10 ns per frame
  * here (bench_backtrace), which made stack capture half of the time of a
@@ -7,16 +8,21 @@
  * the program's .eh_frame, read once per code address by cfi.c; a walk is
  * then a cache lookup and two loads per frame.
  *
- * Cache: LM_UNWIND_SLOTS entries of (code address, packed rule), direct
- * mapped by a multiplicative hash with a short linear probe; a full probe
- * window evicts the home slot.  One cache per heap (so per thread, and
- * recycled with the heap when the thread exits); mmap'd on the thread's
- * first walk.  `generation` is compared with the global one on each walk;
- * after a dlclose the cache is emptied.
+ * Rule table: LM_UNWIND_SLOTS slots of (code address, packed rule, check)
+ * for the whole process (cc1 alone walks through ~7000 code addresses; per
+ * thread tables would cost that much memory in every thread), hashed with a
+ * short linear probe; a full probe window evicts the home slot.  Written
+ * without locks: a slot counts only when its check word matches its pc,
+ * its rule and the current generation, so torn writes and rules from
+ * before a dlclose read as misses and are recomputed.
  *
- * Memo: LM_UNWIND_MEMO remembered walks per cache, 4-way set associative
- * by the start (ip, sp), replaced round robin, each with the id its frames were interned under and its
- * proof (stackwalk.h): the words that steered it.  A walk is a function of
+ * Per thread (one struct rule_cache per heap, so recycled with the heap
+ * when a thread exits; mmap'd on the thread's first walk): statistics and
+ * the memo, emptied when the generation moves.
+ *
+ * Memo: LM_UNWIND_MEMO remembered walks, 4-way set associative by the
+ * start (ip, sp), replaced round robin, each with the id its frames were
+ * interned under and its proof (stackwalk.h): the words that steered it.  A walk is a function of
  * its start state, the rules (fixed within a generation) and the words it
  * reads, whose addresses follow from earlier words; so when the start and
  * every proof word are unchanged, walking again would read the same
@@ -29,8 +35,9 @@
  * Safety: every load from the stack is of an address in
  * [lm_tls_stack_lo, lm_tls_stack_hi - 8], the CFA must rise strictly from
  * frame to frame (the walk ends), and a frame with no usable rule makes the
- * whole walk return -1 so that results never mix two unwinders.  The cache
- * is only touched by its owner thread, with the caller's nesting guard set.
+ * whole walk return -1 so that results never mix two unwinders.  A
+ * thread's memo is only touched by that thread, with the caller's nesting
+ * guard set.
  */
 #include "stackwalk.h"
 
@@ -42,7 +49,7 @@
 #include <atomic_ops.h>
 #include <string.h>
 
-#define LM_UNWIND_SLOTS 2048u
+#define LM_UNWIND_SLOTS 16384u
 #define LM_UNWIND_MEMO_SETS 16u
 #define LM_UNWIND_MEMO_WAYS 4u
 #define LM_UNWIND_MEMO (LM_UNWIND_MEMO_SETS * LM_UNWIND_MEMO_WAYS)
@@ -54,13 +61,22 @@
 #define F_CFA_RBP   0x4u
 #define F_RBP_SAVED 0x8u
 
-struct entry {
-    uintptr_t pc;           /* 0: empty */
-    uint32_t cfa_off;
-    int16_t rbp_off;
-    int8_t ra_off8;         /* ra_off / 8 */
-    uint8_t flags;          /* 0 with pc set: no usable rule */
+/* A rule in one word: flags (bits 0-7, 0: no usable rule), ra_off / 8
+ * (8-15, signed), rbp_off (16-31, signed), cfa_off (32-63). */
+#define R_FLAGS(r)   ((unsigned)((r) & 0xff))
+#define R_RA_OFF(r)  ((intptr_t)(int8_t)((r) >> 8) * 8)
+#define R_RBP_OFF(r) ((intptr_t)(int16_t)((r) >> 16))
+#define R_CFA_OFF(r) ((uintptr_t)(uint32_t)((r) >> 32))
+
+/* One slot of the process-wide rule table.  Threads write slots without
+ * locks, word by word; a reader accepts a slot only if `check` matches
+ * (pc, rule) and the current generation, so a torn slot (two writers, or a
+ * read during a write) or one from before a dlclose reads as a miss. */
+struct slot {
+    volatile uint64_t pc, rule, check;
 };
+#define CHECK_MUL 0x9e3779b97f4a7c15ull
+#define SALT_MUL  0xc2b2ae3d27d4eb4full
 
 struct memo {
     uint32_t id;            /* 0: empty */
@@ -70,12 +86,27 @@ struct memo {
 struct rule_cache {
     uint64_t generation;
     struct lm_unwind_stats stats;
-    struct entry slot[LM_UNWIND_SLOTS];
     struct memo memo[LM_UNWIND_MEMO];
     uint8_t memo_next[LM_UNWIND_MEMO_SETS];   /* next way to replace, per set */
 };
 
 static volatile AO_t generation = 1;
+static struct slot *volatile rule_table;     /* LM_UNWIND_SLOTS, mapped once */
+
+static struct slot *rule_table_get(void)
+{
+    struct slot *t = rule_table;
+    if (lm_likely(t != NULL))
+        return t;
+    void *mem;
+    if (lm_os_map(sizeof(struct slot) * LM_UNWIND_SLOTS, &mem) != 0)
+        return NULL;
+    if (!AO_compare_and_swap_full((volatile AO_t *)&rule_table, 0, (AO_t)mem)) {
+        lm_os_unmap(mem, sizeof(struct slot) * LM_UNWIND_SLOTS);
+        return rule_table;
+    }
+    return mem;
+}
 
 void lm_unwind_forget(void) { AO_fetch_and_add1_full(&generation); }
 
@@ -95,7 +126,6 @@ static struct rule_cache *cache_get(void)
     }
     uint64_t g = AO_load(&generation);
     if (lm_unlikely(c->generation != g)) {
-        memset(c->slot, 0, sizeof c->slot);
         for (unsigned i = 0; i < LM_UNWIND_MEMO; i++)
             c->memo[i].id = 0;
         c->generation = g;
@@ -106,55 +136,53 @@ static struct rule_cache *cache_get(void)
 
 static inline unsigned home_of(uintptr_t pc)
 {
-    return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 53) & (LM_UNWIND_SLOTS - 1);
+    return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 32) & (LM_UNWIND_SLOTS - 1);
 }
 
-static void pack(struct entry *e, uintptr_t pc, const struct lm_cfi_rule *r)
+static uint64_t pack(const struct lm_cfi_rule *r)
 {
-    e->pc = pc;
-    e->flags = 0;
-    if (r->kind == LM_CFI_OUTERMOST) {
-        e->flags = F_OUTERMOST;
-        return;
-    }
+    if (r->kind == LM_CFI_OUTERMOST)
+        return F_OUTERMOST;
     if (r->kind != LM_CFI_NORMAL || r->ra_off % 8 != 0 || r->ra_off < -1024 ||
         r->rbp_off < INT16_MIN || r->cfa_off < 0)
-        return;
-    e->cfa_off = (uint32_t)r->cfa_off;
-    e->ra_off8 = (int8_t)(r->ra_off / 8);
-    e->rbp_off = (int16_t)r->rbp_off;
-    e->flags = F_NORMAL | (r->cfa_base == LM_CFI_RBP ? F_CFA_RBP : 0) | (r->rbp_saved ? F_RBP_SAVED : 0);
+        return 0;
+    unsigned flags = F_NORMAL | (r->cfa_base == LM_CFI_RBP ? F_CFA_RBP : 0) | (r->rbp_saved ? F_RBP_SAVED : 0);
+    return (uint64_t)flags | (uint64_t)(uint8_t)(int8_t)(r->ra_off / 8) << 8 |
+           (uint64_t)(uint16_t)(int16_t)r->rbp_off << 16 | (uint64_t)(uint32_t)r->cfa_off << 32;
 }
 
-/* The rule for the code at pc (a return address minus one). */
-static const struct entry *rule_of(struct rule_cache *c, uintptr_t pc)
+/* The packed rule for the code at pc (a return address minus one). */
+static uint64_t rule_of(struct rule_cache *c, struct slot *tab, uint64_t salt, uintptr_t pc)
 {
     unsigned home = home_of(pc);
+    struct slot *victim = &tab[home];
     for (unsigned i = 0; i < PROBE; i++) {
-        struct entry *e = &c->slot[(home + i) & (LM_UNWIND_SLOTS - 1)];
-        if (lm_likely(e->pc == pc)) {
-            c->stats.hits++;
-            return e;
-        }
-        if (e->pc == 0)
+        struct slot *e = &tab[(home + i) & (LM_UNWIND_SLOTS - 1)];
+        uint64_t epc = e->pc;
+        if (lm_likely(epc == pc)) {
+            uint64_t r = e->rule;
+            if (lm_likely(e->check == (pc ^ (r * CHECK_MUL) ^ salt))) {
+                c->stats.hits++;
+                return r;
+            }
+            victim = e;                  /* torn, or from an older generation */
             goto fill;
+        }
+        if (epc == 0) {
+            victim = e;
+            goto fill;
+        }
     }
     c->stats.evictions++;
-    struct entry *e;
 fill:
     c->stats.misses++;
-    e = &c->slot[home];
-    for (unsigned i = 0; i < PROBE; i++) {
-        struct entry *f = &c->slot[(home + i) & (LM_UNWIND_SLOTS - 1)];
-        if (f->pc == 0) {
-            e = f;
-            break;
-        }
-    }
-    struct lm_cfi_rule r;
-    lm_cfi_rule_for(pc, &r);
-    pack(e, pc, &r);
-    return e;
+    struct lm_cfi_rule cr;
+    lm_cfi_rule_for(pc, &cr);
+    uint64_t r = pack(&cr);
+    victim->pc = pc;
+    victim->rule = r;
+    victim->check = pc ^ (r * CHECK_MUL) ^ salt;
+    return r;
 }
 
 /* Tentative reads a proof can hold while walking (saved-rbp reads that
@@ -168,8 +196,10 @@ int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp
     if (lm_unlikely(sp < lo || sp >= hi))
         return -1;                   /* unregistered, or on another stack */
     struct rule_cache *c = cache_get();
-    if (lm_unlikely(!c))
+    struct slot *tab = rule_table_get();
+    if (lm_unlikely(!c || !tab))
         return -1;
+    uint64_t salt = (uint64_t)c->generation * SALT_MUL;
 
     /* Every word read, and whether the walk's course depended on it:
      * return addresses always; a saved rbp only once a later frame's CFA
@@ -190,8 +220,8 @@ int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp
             pcs[n++] = ip;
         if (n == max)
             break;
-        const struct entry *e = rule_of(c, ip - 1);
-        unsigned flags = e->flags;
+        uint64_t rule = rule_of(c, tab, salt, ip - 1);
+        unsigned flags = R_FLAGS(rule);
         if (flags & F_OUTERMOST)
             break;
         if (lm_unlikely(!(flags & F_NORMAL)))
@@ -204,12 +234,12 @@ int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp
             else
                 needed |= 1ull << rbp_src;
         }
-        uintptr_t cfa = base + e->cfa_off;
-        uintptr_t ra_at = cfa + (intptr_t)e->ra_off8 * 8;
+        uintptr_t cfa = base + R_CFA_OFF(rule);
+        uintptr_t ra_at = cfa + R_RA_OFF(rule);
         if (lm_unlikely(cfa <= sp || cfa > hi || ra_at < sp || ra_at > hi - sizeof(uintptr_t)))
             goto decline;
         if (flags & F_RBP_SAVED) {
-            uintptr_t rbp_at = cfa + (intptr_t)e->rbp_off;
+            uintptr_t rbp_at = cfa + R_RBP_OFF(rule);
             if (lm_unlikely(rbp_at < sp || rbp_at > hi - sizeof(uintptr_t)))
                 goto decline;
             rbp = *(const uintptr_t *)rbp_at;

@@ -3,19 +3,21 @@
  * capture; backtrace.c falls back to libunwind whenever it declines).
  *
  * A walk starts from one frame's (ip, sp, rbp), looks up each return
- * address's rule (cfi.h) in a cache private to the calling thread, and
+ * address's rule (cfi.h) in a process-wide table, and
  * steps: CFA = rsp or rbp + offset, return address and saved rbp read at
  * fixed offsets from the CFA.  Every stack read is checked to lie inside
  * the calling thread's registered stack (threads.h lm_tls_stack_lo/hi), so
  * a wrong rule can give a wrong stack but never a fault.
  *
- * Thread safety: the cache belongs to the calling thread's heap (heap.h),
- * which only that thread uses; a thread without a heap yet, or not
- * registered, gets -1 (use libunwind).  Not reentrant on one thread: the
- * caller's nesting guard (backtrace.c) keeps a signal handler out.
- * Signal safety: no locks, no malloc (the cache is mmap'd on first use).
- * dlclose bumps a generation (lm_unwind_forget) that empties every cache
- * before its next use, as code at a reused address has other rules.
+ * Thread safety: the rule table is shared and written without locks (each
+ * slot carries a check word, see stackwalk.c); the memo and statistics
+ * belong to the calling thread's heap (heap.h), which only that thread
+ * uses; a thread without a heap yet, or not registered, gets -1 (use
+ * libunwind).  Not reentrant on one thread: the caller's nesting guard
+ * (backtrace.c) keeps a signal handler out.  Signal safety: no locks, no
+ * malloc (tables are mmap'd on first use).  dlclose bumps a generation
+ * (lm_unwind_forget) that invalidates every rule and memo, as code at a
+ * reused address has other rules.
  */
 #ifndef LM_STACKWALK_H
 #define LM_STACKWALK_H

@@ -106,7 +106,7 @@ void lm_leakcheck_forgive_loader(struct lm_mark_result *res)
     if (!loader_hi)
         find_loader();
     if (loader_hi && res->possible.blocks)
-        lm_foreach_live_block(forgive_loader_block, res);
+        lm_mark_foreach_possible(res, forgive_loader_block, res);
 }
 
 struct check {

@@ -60,32 +60,6 @@ bool lm_lookup_block(uintptr_t p, struct lm_block_ref *out)
     return true;
 }
 
-bool lm_lookup_block_lean(uintptr_t p, struct lm_block_ref *out)
-{
-    if (!lm_in_region((const void *)p))
-        return false;
-    uint32_t unit = lm_unit_index((const void *)p);
-    if (lm_unit_kind[unit] != LM_UNIT_ARENA)
-        return lm_lookup_block(p, out);          /* large blocks: one record */
-    const struct lm_arena *a = lm_unit_addr(unit);
-    if (!lm_arena_valid(a) || p < (uintptr_t)lm_arena_data(a))
-        return false;
-    uint32_t idx = lm_arena_index(a, (const void *)p);
-    if (idx >= a->extended || idx >= a->capacity || !lm_arena_is_live(a, idx))
-        return false;
-    uintptr_t start = (uintptr_t)lm_arena_block(a, idx);
-    if (p != start) {
-        size_t size = lm_arena_req_size(a, idx);
-        if (p - start >= (size ? size : 1))
-            return false;
-    }
-    out->start = start;
-    out->unit = unit;
-    out->index = idx;
-    out->large = false;
-    return true;
-}
-
 void lm_foreach_live_block(void (*fn)(const struct lm_block_ref *b, void *arg), void *arg)
 {
     uint32_t top = lm_span_top();

@@ -1,7 +1,9 @@
 /*
  * lookup.h - the heap seen from outside the allocator: "which live block
  * contains this address" in O(1), and a walk over every live block.  This
- * is what the conservative marker, the leak check and dumps use.
+ * is what the leak check, reports and dumps use.  The conservative marker
+ * resolves its candidates through a dense copy of the same facts taken
+ * once per run (mark.c); its answers must stay those of lm_lookup_block.
  *
  * Callers must keep the heap still (world stopped, or a forked snapshot):
  * the functions read allocator state without locks.  They never fault on
@@ -26,13 +28,6 @@ struct lm_block_ref {
 /* The live block with start <= p < start + max(size, 1), if any.  A block
  * of size 0 counts as one byte so that a pointer to it keeps it alive. */
 bool lm_lookup_block(uintptr_t p, struct lm_block_ref *out);
-
-/* The same answer for the marker's hot path, cheaper: fills only start,
- * unit, index and large, and reads the block's record only when p is an
- * interior pointer (to check it against the requested size).  A start
- * pointer costs the unit kind byte, the arena header and the liveness bits:
- * one cache miss less per hit on a large heap. */
-bool lm_lookup_block_lean(uintptr_t p, struct lm_block_ref *out);
 
 /* Calls fn for every live block, in address order. */
 void lm_foreach_live_block(void (*fn)(const struct lm_block_ref *b, void *arg), void *arg);

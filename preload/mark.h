@@ -7,34 +7,44 @@
  * stopped, or a forked snapshot):
  *   1. flood: every aligned word of every root range (and, with
  *      lm_options.scan_unaligned, every byte offset) is a candidate; words
- *      outside lm_heap_bounds are dropped before any lookup, the rest go to
- *      lm_lookup_block.  A start pointer from a reachable source marks its
- *      block reachable, any other pointer marks it possible (unless already
- *      reachable); reachable wins over possible, and a block upgraded from
- *      possible to reachable is scanned again as reachable.  Newly marked
- *      blocks go on an explicit mark stack (never recursion) and their
- *      contents, [start, start + requested size), are scanned in turn.  If
- *      the stack cannot grow (ENOMEM), the block stays marked, a flag is
- *      set, and once the stack drains every marked block is rescanned until
- *      no push failed (Boehm GC's mark-stack overflow).
+ *      outside lm_heap_bounds are dropped before any lookup, the rest are
+ *      resolved against the run's view of the heap (below), which gives
+ *      lm_lookup_block's answers.  A start pointer from a reachable source
+ *      marks its block reachable, any other pointer marks it possible
+ *      (unless already reachable); reachable wins over possible, and a
+ *      block upgraded from possible to reachable is scanned again as
+ *      reachable.  Newly marked blocks go on an explicit mark stack
+ *      (never recursion) and their contents, [start, start + requested
+ *      size), are scanned in turn.  If the stack cannot grow (ENOMEM),
+ *      the block stays marked, a flag is set, and once the stack drains
+ *      every marked block is rescanned until no push failed (Boehm GC's
+ *      mark-stack overflow).
  *   2. every live block neither reachable nor possible is leaked; they are
  *      numbered 0..n-1 in address order (node id), each is scanned once
  *      and every pointer (start or interior) to another leaked block
  *      becomes an edge of the leak graph with its byte offset.
  *   3. the graph is computed: definite / indirect / cycles.
  *
- * Memory: leakmark's own, all mmap'd.  Mark state is 2 bits per block
- * (unvisited / possible / reachable / leaked), one page per 256 KiB unit
- * (a 16-byte class has at most 16384 blocks), large blocks use entry 0 of
- * their head unit; one anonymous mapping of lm_span_top() pages, touched
- * lazily, so cost follows the units really in use.  The state, the leaked
- * list and the graph belong to the result: each run starts from zeroed
- * state, and lm_mark_result_free (or the next run on the same result)
- * releases it, so per-block states stay queryable by the reporter (e.g. to
- * list possible leaks).  The mark stack and the leaked list store blocks
- * as encoded (unit, index) values with bit 63 set - never a user-space
- * address - so that leakmark's own mappings, if scanned as roots, cannot
- * keep a block alive.
+ * Memory: leakmark's own, all mmap'd.  Before the flood the run takes a
+ * view of the heap (two dense arrays, built in two walks over the units):
+ * per unit, 32 bytes of geometry (class, carved blocks, where its
+ * records are, or the large block it belongs to), and per 64 blocks of a
+ * unit a 32-byte group holding their liveness bits (copied from the
+ * arena's live and remote bitmaps) beside their mark state (2 bits per
+ * block as two bit planes: unvisited / possible / reachable / leaked).
+ * A candidate word is resolved inside these arrays alone - unit entry,
+ * one multiply, one group - without touching arena headers or block
+ * records; a block's record is read only to scan it or to check an
+ * interior pointer that would change its state.  Both arrays are about
+ * 1/8000 of the heap's address range plus half a byte per block, so on
+ * large heaps they stay in cache where per-unit pages did not.  The view,
+ * the leaked list and the graph belong to the result: each run starts
+ * from a fresh view, and lm_mark_result_free (or the next run on the same
+ * result) releases it, so per-block states stay queryable by the reporter
+ * (e.g. to list possible leaks).  The mark stack and the leaked list
+ * store blocks as encoded (unit, index) values with bit 63 set - never a
+ * user-space address - so that leakmark's own mappings, if scanned as
+ * roots, cannot keep a block alive.
  *
  * Never faults: reads only the root ranges given (roots.h guarantees they
  * are readable) and live blocks inside the region.
@@ -50,6 +60,9 @@
 #include "lookup.h"
 #include "mmvec.h"
 #include "roots.h"
+
+struct lm_mark_unit;
+struct lm_mark_group;
 
 enum lm_mark_state {
     LM_MARK_UNVISITED = 0,
@@ -68,15 +81,18 @@ struct lm_mark_result {
     uint32_t cycles;           /* leaked cycles, root or not */
     size_t root_bytes;         /* bytes of root ranges scanned */
     size_t block_bytes;        /* bytes of blocks scanned (rescans included) */
-    size_t hits;               /* candidates that named a live block */
+    size_t hits;               /* candidates that fell on a live block's
+                                * slot (start, or interior to the class
+                                * size) */
     uint32_t overflow_rounds;  /* rescans after a mark-stack push failed */
     bool graph_ok;             /* false: the graph could not be computed
                                 * (ENOMEM); leaked blocks count as definite */
     uint64_t mark_ns, leak_ns; /* flood; collection + edges + graph */
     uint64_t graph_ns;         /* lm_leakgraph_compute alone (in leak_ns) */
     /* ---- owned memory (private) ---- */
-    uint8_t *state;            /* 2 bits per block, LM_PAGE_SIZE per unit */
-    size_t state_bytes;
+    struct lm_mark_unit *view;     /* per unit, state_units entries */
+    struct lm_mark_group *groups;  /* per 64 blocks: liveness and state */
+    size_t view_bytes, groups_bytes;
     uint32_t state_units;
     lm_mmvec_t leaked_list;    /* uint64_t encoded refs, sorted = node order */
     lm_leakgraph_t graph;
@@ -103,6 +119,13 @@ enum lm_mark_state lm_mark_block_state(const struct lm_mark_result *res,
  * known interior pointer (glibc's DTV, see leakcheck.c).  Blocks it points
  * to keep their own state. */
 bool lm_mark_possible_to_reachable(struct lm_mark_result *res, const struct lm_block_ref *b);
+
+/* fn(block, arg) for every block the run left POSSIBLE, in address
+ * order; reads only the run's view and those blocks' records (no walk over
+ * every live block).  fn may reclassify the block it is given
+ * (lm_mark_possible_to_reachable). */
+void lm_mark_foreach_possible(const struct lm_mark_result *res,
+                              void (*fn)(const struct lm_block_ref *b, void *arg), void *arg);
 
 /* ---- leaked blocks, for the reporter ---- */
 

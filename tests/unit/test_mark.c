@@ -9,6 +9,9 @@
  *   indirect; a cycle = SCC of >= 2 blocks or a block pointing to itself.
  * Every test frees what it allocated and checks that the heap it sees
  * holds exactly its own blocks (live count), so counts are exact.
+ * test_random_heap_matches_reference checks every block's state on random
+ * heaps against the contract applied naively (lm_lookup_block word by
+ * word), with and without mark-stack overflow.
  * The last test measures seconds per GiB scanned and per million blocks.
  */
 #include <setjmp.h>
@@ -489,6 +492,276 @@ static void test_foreach_leaked(void **state)
     lm_mark_result_free(&res);
 }
 
+/* ---- the mark against a reference model ----
+ * A random heap of small, 64 KiB-class and large (multi-unit) blocks,
+ * some of size 0, whose words are start pointers, interior pointers,
+ * one-past-the-end pointers, pointers into class slack, or plain numbers.
+ * The reference is the report contract applied naively: repeat until
+ * nothing changes, scanning the roots and every marked block word by word
+ * and resolving each word with lm_lookup_block.  Every block's state and
+ * every count must agree with the mark's (which resolves words through its
+ * own view of the heap, in batches, with a bounded pipeline). */
+enum { RN = 3000 };
+static uintptr_t rstart[RN];            /* sorted block starts */
+static size_t rsize[RN];
+static unsigned rstate[RN];
+
+static uint64_t rng_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static int cmp_uintptr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return (x > y) - (x < y);
+}
+
+static size_t ref_find(uintptr_t start)
+{
+    size_t lo = 0, hi = RN;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (rstart[mid] < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    assert_true(lo < RN && rstart[lo] == start);
+    return lo;
+}
+
+static bool ref_apply(const uintptr_t *w, size_t words, unsigned from)
+{
+    bool changed = false;
+    for (size_t i = 0; i < words; i++) {
+        struct lm_block_ref b;
+        if (!lm_lookup_block(w[i], &b))
+            continue;
+        size_t k = ref_find(b.start);
+        unsigned want = from == LM_MARK_REACHABLE && w[i] == b.start ? LM_MARK_REACHABLE
+                                                                      : LM_MARK_POSSIBLE;
+        if (rstate[k] < want) {
+            rstate[k] = want;
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+static void ref_mark(const uintptr_t *root, size_t words)
+{
+    memset(rstate, 0, sizeof rstate);
+    bool changed = true;
+    while (changed) {
+        changed = ref_apply(root, words, LM_MARK_REACHABLE);
+        for (size_t k = 0; k < RN; k++)
+            if (rstate[k])
+                changed |= ref_apply((const uintptr_t *)rstart[k], rsize[k] / 8, rstate[k]);
+    }
+}
+
+/* A word for the random heap: mostly numbers, else a pointer of some
+ * kind to a random block. */
+static uintptr_t random_word(uint64_t *x, void *const *blocksv)
+{
+    uint64_t r = rng_next(x);
+    size_t t = (size_t)(r >> 32) % RN;
+    uintptr_t start = (uintptr_t)blocksv[t];
+    size_t size = lm_usable_size(blocksv[t]);
+    unsigned kind = (unsigned)(r % 1024);
+    if (kind < 20)
+        return start;                                           /* start */
+    if (kind < 30)
+        return start + (size > 1 ? (r >> 8) % (size - 1) + 1 : 0);  /* interior */
+    if (kind < 34)
+        return start + size;                                    /* one past, or slack */
+    return (uintptr_t)(r & 0xfffff);                            /* a number */
+}
+
+static void build_random_heap(uint64_t seed, void **blocksv)
+{
+    static const size_t sizes[] = { 0, 8, 16, 24, 40, 64, 100, 256, 1000, 4000, 65536, 70000, 300000 };
+    uint64_t x = seed;
+    for (size_t i = 0; i < RN; i++) {
+        uint64_t r = rng_next(&x);
+        size_t s = sizes[r % 10];               /* mostly small */
+        if (i % 400 == 7)
+            s = sizes[10 + (r >> 8) % 3];       /* a few of 64 KiB and large */
+        blocksv[i] = lm_calloc(1, s);
+        assert_non_null(blocksv[i]);
+        bulk[nbulk++] = blocksv[i];
+    }
+    for (size_t i = 0; i < RN; i++) {
+        /* requested size, and the class slack after it, both random */
+        size_t req = lm_usable_size(blocksv[i]);
+        struct lm_block_ref b;
+        assert_true(lm_lookup_block((uintptr_t)blocksv[i], &b));
+        uintptr_t *w = blocksv[i];
+        for (size_t j = 0; j < b.size / 8 && j < 512; j++)   /* large: the head only */
+            w[j] = random_word(&x, blocksv);
+        for (size_t j = b.size / 8; j < req / 8; j++)
+            w[j] = (uintptr_t)blocksv[(j * 31 + i) % RN];       /* slack: never scanned */
+        rstart[i] = b.start;
+    }
+    qsort(rstart, RN, sizeof rstart[0], cmp_uintptr);
+    for (size_t k = 0; k < RN; k++) {
+        struct lm_block_ref b;
+        assert_true(lm_lookup_block(rstart[k], &b));
+        rsize[k] = b.size;
+    }
+}
+
+static void check_against_reference(const struct lm_mark_result *res)
+{
+    size_t n[4] = { 0 }, bytes[4] = { 0 };
+    for (size_t k = 0; k < RN; k++) {
+        unsigned want = rstate[k] ? rstate[k] : LM_MARK_LEAKED;
+        assert_int_equal(lm_mark_state_at(res, rstart[k]), want);
+        n[want]++;
+        bytes[want] += rsize[k];
+    }
+    assert_int_equal(res->live.blocks, RN);
+    assert_int_equal(res->reachable.blocks, n[LM_MARK_REACHABLE]);
+    assert_int_equal(res->possible.blocks, n[LM_MARK_POSSIBLE]);
+    assert_int_equal(res->leaked.blocks, n[LM_MARK_LEAKED]);
+    assert_int_equal(res->reachable.bytes, bytes[LM_MARK_REACHABLE]);
+    assert_int_equal(res->possible.bytes, bytes[LM_MARK_POSSIBLE]);
+    assert_int_equal(res->leaked.bytes, bytes[LM_MARK_LEAKED]);
+    assert_int_equal(lm_mark_leaked_count(res), n[LM_MARK_LEAKED]);
+    printf("[ random   ] reachable %zu, possible %zu, leaked %zu\n", n[2], n[1], n[3]);
+    /* all three states occur, or the comparison proves little */
+    assert_true(n[LM_MARK_REACHABLE] > 10 && n[LM_MARK_POSSIBLE] > 10 && n[LM_MARK_LEAKED] > 10);
+}
+
+static void test_random_heap_matches_reference(void **state)
+{
+    (void)state;
+    bulk = malloc(RN * sizeof *bulk);
+    assert_non_null(bulk);
+    void **blocksv = malloc(RN * sizeof *blocksv);
+    assert_non_null(blocksv);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        build_random_heap(seed * 0x9e3779b97f4a7c15ull, blocksv);
+        /* roots: 150 words, 15 start pointers and 15 pointers near a start
+         * (interior, one past a block of size 0, or the next block's start)
+         * among numbers */
+        static uintptr_t root[150];
+        uint64_t x = seed + 77;
+        for (size_t i = 0; i < LM_ARRAY_LEN(root); i++)
+            root[i] = i % 10 == 0 ? (uintptr_t)blocksv[rng_next(&x) % RN]
+                    : i % 10 == 5 ? (uintptr_t)blocksv[rng_next(&x) % RN] + 1 + rng_next(&x) % 8
+                    : (uintptr_t)i;
+        ref_mark(root, LM_ARRAY_LEN(root));
+        struct lm_mark_result res;
+        run(&res, root, sizeof root);
+        check_against_reference(&res);
+        lm_mark_result_free(&res);
+        /* the same through the overflow rescan */
+        lm_mark_stack_limit = 2;
+        run(&res, root, sizeof root);
+        assert_true(res.overflow_rounds > 0);
+        check_against_reference(&res);
+        lm_mark_result_free(&res);
+        lm_mark_stack_limit = 0;
+        for (size_t i = 0; i < nbulk; i++)
+            lm_free(bulk[i]);
+        nbulk = 0;
+    }
+    free(blocksv);
+}
+
+/* lm_mark_foreach_possible gives exactly the possible blocks, in address
+ * order, and a callback may reclassify the block it is given. */
+struct possible_seen {
+    uintptr_t last;
+    size_t count;
+    struct lm_mark_result *res;
+    bool promote;
+};
+
+static void possible_cb(const struct lm_block_ref *b, void *arg)
+{
+    struct possible_seen *s = arg;
+    assert_true(b->start > s->last);
+    assert_int_equal(lm_mark_block_state(s->res, b), LM_MARK_POSSIBLE);
+    s->last = b->start;
+    s->count++;
+    if (s->promote)
+        assert_true(lm_mark_possible_to_reachable(s->res, b));
+}
+
+static void test_foreach_possible(void **state)
+{
+    (void)state;
+    char *p1 = blk(40), *r = blk(40), *p2 = blk(1000), *lost = blk(24), *pl = blk(300000);
+    roots[0] = r;
+    roots[1] = p1 + 4;
+    set_ptr(r, 0, p2 + 999);
+    set_ptr(r, 8, pl + 270000);        /* interior, in the large block's second unit */
+    (void)lost;
+    struct lm_mark_result res;
+    run(&res, roots, sizeof roots);
+    expect(&res, 1, 3, 1, 0, 0);
+    struct possible_seen s = { 0, 0, &res, false };
+    lm_mark_foreach_possible(&res, possible_cb, &s);
+    assert_int_equal(s.count, 3);
+    s = (struct possible_seen){ 0, 0, &res, true };
+    lm_mark_foreach_possible(&res, possible_cb, &s);
+    assert_int_equal(s.count, 3);
+    assert_int_equal(res.possible.blocks, 0);
+    assert_int_equal(res.reachable.blocks, 4);
+    assert_int_equal(res.reachable.bytes, 40 + 40 + 1000 + 300000);
+    s = (struct possible_seen){ 0, 0, &res, false };
+    lm_mark_foreach_possible(&res, possible_cb, &s);
+    assert_int_equal(s.count, 0);
+    lm_mark_result_free(&res);
+}
+
+/* A 65536-byte request, the top small class, records its size as 0
+ * (block.h): it is still scanned to its last word, and an interior
+ * pointer to its last byte still names it. */
+static void test_top_class_full_size(void **state)
+{
+    (void)state;
+    char *top = blk(65536), *tail = blk(32), *via_end = blk(65536);
+    roots[0] = top;
+    roots[1] = via_end + 65535;
+    set_ptr(top, 65536 - 8, tail);
+    struct lm_mark_result res;
+    run(&res, roots, sizeof roots);
+    expect(&res, 2, 1, 0, 0, 0);
+    assert_int_equal(lm_mark_state_at(&res, (uintptr_t)tail), LM_MARK_REACHABLE);
+    assert_int_equal(lm_mark_state_at(&res, (uintptr_t)via_end), LM_MARK_POSSIBLE);
+    assert_int_equal(res.reachable.bytes, 65536 + 32);
+    lm_mark_result_free(&res);
+}
+
+/* The run's view is of the heap as it was: a freed block named by a root
+ * keeps nothing and is not counted, and a block allocated after the run
+ * (even in a new arena of its own class) reads as unvisited. */
+static void test_view_is_a_snapshot(void **state)
+{
+    (void)state;
+    char *kept = blk(48), *gone = lm_malloc(48);
+    assert_non_null(gone);
+    roots[0] = kept;
+    roots[1] = gone;
+    lm_free(gone);
+    struct lm_mark_result res;
+    run(&res, roots, sizeof roots);
+    expect(&res, 1, 0, 0, 0, 0);
+    char *later = blk(48), *other_class = blk(5000), *large = blk(200000);
+    assert_int_equal(lm_mark_state_at(&res, (uintptr_t)later), LM_MARK_UNVISITED);
+    assert_int_equal(lm_mark_state_at(&res, (uintptr_t)other_class), LM_MARK_UNVISITED);
+    assert_int_equal(lm_mark_state_at(&res, (uintptr_t)large), LM_MARK_UNVISITED);
+    assert_int_equal(lm_mark_state_at(&res, (uintptr_t)kept), LM_MARK_REACHABLE);
+    lm_mark_result_free(&res);
+}
+
 static double secs(uint64_t ns) { return (double)ns / 1e9; }
 
 /* Speed on a synthetic heap: 1M small blocks in a reachable chain (cost per
@@ -573,6 +846,10 @@ int main(void)
         cmocka_unit_test_teardown(test_rerun_resets, teardown_each),
         cmocka_unit_test_teardown(test_own_memory_not_pointers, teardown_each),
         cmocka_unit_test_teardown(test_foreach_leaked, teardown_each),
+        cmocka_unit_test_teardown(test_random_heap_matches_reference, teardown_each),
+        cmocka_unit_test_teardown(test_foreach_possible, teardown_each),
+        cmocka_unit_test_teardown(test_top_class_full_size, teardown_each),
+        cmocka_unit_test_teardown(test_view_is_a_snapshot, teardown_each),
         cmocka_unit_test_teardown(test_speed, teardown_each),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

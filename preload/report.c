@@ -301,7 +301,7 @@ static int build_groups(struct ctx *c)
     if (!lm_supp_empty(&c->supp) && lm_supp_leaked_nodes(&c->supp, c->res, &c->node_supp))
         lm_mmvec_free(&c->node_supp);     /* ENOMEM: suppress no leaked node */
     lm_mark_foreach_leaked(c->res, leaked_cb, c);
-    lm_foreach_live_block(possible_cb, c);
+    lm_mark_foreach_possible(c->res, possible_cb, c);
     if (c->err)
         return c->err;
     if (c->g) {

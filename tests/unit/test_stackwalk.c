@@ -218,6 +218,20 @@ static void test_signal_frame(void **state)
     assert_same(&sig_pair);
     assert_true(sig_pair.nfast >= 3);            /* the handler, then past the signal frame */
     assert_true(after.declined > before.declined);
+
+    /* On an alternate signal stack (outside the registered stack): the
+     * walker declines at once, libunwind answers, both agree. */
+    static char alt[64 * 1024];
+    stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0 }, old_ss;
+    assert_int_equal(sigaltstack(&ss, &old_ss), 0);
+    sa.sa_flags = SA_ONSTACK;
+    assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
+    memset(&sig_pair, 0, sizeof sig_pair);
+    raise(SIGUSR2);
+    sigaction(SIGUSR2, &old, NULL);
+    sigaltstack(&old_ss, NULL);
+    assert_same(&sig_pair);
+    assert_true(sig_pair.nfast >= 3);
 }
 
 /* ---- fork from a threaded parent ----------------------------------- */

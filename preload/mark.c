@@ -284,9 +284,10 @@ static int build_view(struct lm_mark_result *res, uint32_t units)
     return 0;
 }
 
-/* Calls fn(unit, idx, state, arg) for every block live in the view, in
- * address order. */
-LM_INLINE void view_foreach(const struct lm_mark_result *res,
+/* Calls fn(unit, idx, state, arg) for every block live in the view (only
+ * the POSSIBLE ones with only_possible), in address order.  fn may change
+ * the state of the block it is given: the loop works on a copy of the bits. */
+LM_INLINE void view_foreach(const struct lm_mark_result *res, bool only_possible,
                             void (*fn)(uint32_t unit, uint32_t idx, unsigned st, void *arg), void *arg)
 {
     for (uint32_t unit = 0; unit < res->state_units; unit++) {
@@ -295,7 +296,8 @@ LM_INLINE void view_foreach(const struct lm_mark_result *res,
             continue;
         const struct lm_mark_group *g = &res->groups[v->group];
         for (uint32_t w = 0, words = (v->limit + 63) >> 6; w < words; w++) {
-            for (uint64_t bits = g[w].live; bits; bits &= bits - 1) {
+            uint64_t want = only_possible ? g[w].low & ~g[w].high : ~(uint64_t)0;
+            for (uint64_t bits = g[w].live & want; bits; bits &= bits - 1) {
                 uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
                 fn(unit, idx, grp_state(&g[w], idx), arg);
             }
@@ -642,7 +644,7 @@ static void flood(struct marker *m, const struct lm_roots *roots)
     while (m->overflow) {
         m->overflow = false;
         m->res->overflow_rounds++;
-        view_foreach(m->res, rescan_cb, m);
+        view_foreach(m->res, false, rescan_cb, m);
     }
 }
 
@@ -931,23 +933,25 @@ void lm_mark_foreach_leaked(const struct lm_mark_result *res,
     }
 }
 
+struct possible_walk {
+    void (*fn)(const struct lm_block_ref *b, void *arg);
+    void *arg;
+};
+
+static void possible_visit(uint32_t unit, uint32_t idx, unsigned st, void *arg)
+{
+    (void)st;
+    const struct possible_walk *p = arg;
+    struct lm_block_ref b;
+    block_of(unit, idx, &b);
+    p->fn(&b, p->arg);
+}
+
 void lm_mark_foreach_possible(const struct lm_mark_result *res,
                               void (*fn)(const struct lm_block_ref *b, void *arg), void *arg)
 {
     if (!res->view || !res->groups)
         return;
-    for (uint32_t unit = 0; unit < res->state_units; unit++) {
-        const struct lm_mark_unit *v = &res->view[unit];
-        if (v->kind != VIEW_ARENA && v->kind != VIEW_LARGE)
-            continue;
-        const struct lm_mark_group *g = &res->groups[v->group];
-        for (uint32_t w = 0, words = (v->limit + 63) >> 6; w < words; w++) {
-            /* a copy of the bits: fn may reclassify the block it is given */
-            for (uint64_t bits = g[w].live & g[w].low & ~g[w].high; bits; bits &= bits - 1) {
-                struct lm_block_ref b;
-                block_of(unit, w * 64 + (uint32_t)__builtin_ctzll(bits), &b);
-                fn(&b, arg);
-            }
-        }
-    }
+    struct possible_walk p = { fn, arg };
+    view_foreach(res, true, possible_visit, &p);
 }

@@ -533,15 +533,23 @@ static void log_not_stopped(void)
 static void stopped_phase(void *arg)
 {
     struct job *j = arg;
+    /* Stop lock, then the allocator's: fork's prepare takes them in that
+     * order too (stopworld.c, "Notes on locking"). */
+    int err = lm_stopworld_reserve();
+    if (err) {
+        j->err = err;
+        return;
+    }
     lm_heap_atfork_prepare();
     lm_span_atfork_prepare();
     lm_os_atfork_prepare();
     uint64_t t_stop = lm_os_now_ns();
-    int err = lm_stop_world(&j->stop);
+    err = lm_stop_world(&j->stop);
     lm_os_atfork_parent();
     lm_span_atfork_parent();
     lm_heap_atfork_parent();
     if (err) {
+        lm_stopworld_unreserve();
         j->err = err;
         return;
     }

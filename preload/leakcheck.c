@@ -176,14 +176,21 @@ void lm_leakcheck_thread_roots(struct lm_roots *r)
 static void check_with_loader_lock(void *arg)
 {
     struct check *c = arg;
+    /* Stop lock, then the allocator's: the order of fork's prepare. */
+    int err = lm_stopworld_reserve();
+    if (err) {
+        c->err = err;
+        return;
+    }
     lm_heap_atfork_prepare();
     lm_span_atfork_prepare();
     lm_os_atfork_prepare();
-    int err = lm_stop_world(&c->stop);
+    err = lm_stop_world(&c->stop);
     lm_os_atfork_parent();
     lm_span_atfork_parent();
     lm_heap_atfork_parent();
     if (err) {
+        lm_stopworld_unreserve();
         c->err = err;
         return;
     }

@@ -70,7 +70,10 @@
  *     is stopped like any thread meanwhile); the holder calling again gets
  *     EDEADLK.  Taken before the registry lock (threads.c).
  *   fork: prepare takes the stop lock (waits for a running stop), parent
- *     releases it, child resets it and the epoch.
+ *     releases it, child resets it and the epoch.  Stoppers that hold the
+ *     allocator's locks across a stop (dumper.c, leakcheck.c) reserve the
+ *     stop lock before taking them (lm_stopworld_reserve), the order fork's
+ *     prepare uses: the reverse order deadlocked a dump against a fork.
  */
 #include "stopworld.h"
 #include "log.h"
@@ -88,6 +91,9 @@
 #define LM_STOP_PASSES 4
 
 static volatile uint32_t g_stop_lock;
+/* Tid that reserved the stop lock (lm_stopworld_reserve) and has not
+ * stopped the world with it yet; 0 if none.  Written by the owner only. */
+static volatile pid_t g_reserved_by;
 static volatile uint32_t g_seq;     /* odd while stopped */
 static volatile uint32_t g_acks;    /* futex: bumped by every ack */
 static int g_cfg_sig;
@@ -491,8 +497,10 @@ int lm_stop_world_impl(struct lm_stop_result *r)
     __builtin_memset((char *)r + sizeof r->self_regs, 0, sizeof *r - sizeof r->self_regs);
     uint64_t t0 = lm_os_now_ns();
     pid_t me = sys_gettid();
-    int err = lm_tidlock_acquire(&g_stop_lock);
-    if (err)
+    int err = 0;
+    if (g_reserved_by == me && lm_tidlock_owner(&g_stop_lock) == me)
+        g_reserved_by = 0;                      /* take over the reservation */
+    else if ((err = lm_tidlock_acquire(&g_stop_lock)) != 0)
         goto out;
     err = lm_threads_lock();
     if (err)
@@ -569,6 +577,23 @@ out:
     return err;
 }
 
+int lm_stopworld_reserve(void)
+{
+    int err = lm_tidlock_acquire(&g_stop_lock);
+    if (!err)
+        g_reserved_by = sys_gettid();
+    return err;
+}
+
+void lm_stopworld_unreserve(void)
+{
+    pid_t me = sys_gettid();
+    if (g_reserved_by == me && lm_tidlock_owner(&g_stop_lock) == me) {
+        g_reserved_by = 0;
+        lm_tidlock_release(&g_stop_lock);
+    }
+}
+
 bool lm_world_stopped_by_me(void)
 {
     return (__atomic_load_n(&g_seq, __ATOMIC_ACQUIRE) & 1) &&
@@ -612,6 +637,7 @@ void lm_stopworld_atfork_parent(void)
 void lm_stopworld_atfork_child(void)
 {
     __atomic_store_n(&g_stop_lock, 0, __ATOMIC_RELAXED);
+    g_reserved_by = 0;
     uint32_t s = __atomic_load_n(&g_seq, __ATOMIC_RELAXED);
     __atomic_store_n(&g_seq, (s + 1) & ~1u, __ATOMIC_RELAXED);
     __atomic_store_n(&g_acks, 0, __ATOMIC_RELAXED);

@@ -76,6 +76,15 @@ int lm_stop_world(struct lm_stop_result *r);
 /* The caller's registers come from the entry capture above, so only
  * registers holding the caller's own values are saved: call lm_stop_world
  * directly from the function whose registers matter. */
+/* Takes the stop lock ahead of lm_stop_world, so that a stopper can take
+ * the locks it must hold across the stop (the allocator's, the
+ * own-mapping registry's) in the same order as fork's prepare handler:
+ * stop lock first.  lm_stop_world then uses the reserved lock; on its
+ * failure, and otherwise at lm_start_world, the lock is released.  Returns
+ * 0 or EDEADLK (the caller already holds it).  lm_stopworld_unreserve
+ * releases a reservation lm_stop_world did not take over (no-op else). */
+int lm_stopworld_reserve(void);
+void lm_stopworld_unreserve(void);
 /* Restarts the threads stopped by the calling thread (no-op otherwise). */
 void lm_start_world(void);
 /* True while the calling thread holds the world stopped. */

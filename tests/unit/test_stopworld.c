@@ -22,9 +22,13 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "heap.h"
+#include "os.h"
+#include "span.h"
 #include "stopworld.h"
 
 #define NSPIN 8
@@ -680,6 +684,79 @@ static void test_concurrent_stoppers(void **state)
     }
 }
 
+/* lm_stopworld_reserve: the stop lock taken ahead of the stop, handed over
+ * to lm_stop_world, released by lm_start_world or unreserve. */
+static void *reserve_then_stop(void *arg)
+{
+    struct lm_stop_result r;
+    int *ok = arg;
+    *ok = lm_stop_world(&r) == 0;
+    if (*ok)
+        lm_start_world();
+    return NULL;
+}
+
+static volatile int forker_stop;
+static void *forker_main(void *arg)
+{
+    int *forks = arg;
+    while (!forker_stop) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        if (pid > 0 && waitpid(pid, NULL, 0) == pid)
+            (*forks)++;
+    }
+    return NULL;
+}
+
+static void test_reserve(void **state)
+{
+    (void)state;
+    struct lm_stop_result r;
+    assert_int_equal(lm_stopworld_reserve(), 0);
+    assert_int_equal(lm_stopworld_reserve(), EDEADLK);
+    assert_int_equal(lm_stop_world(&r), 0);        /* takes the reservation over */
+    assert_true(lm_world_stopped_by_me());
+    lm_start_world();
+    assert_false(lm_world_stopped_by_me());
+    lm_stopworld_unreserve();                       /* nothing reserved: no-op */
+
+    /* unreserve lets another thread stop */
+    assert_int_equal(lm_stopworld_reserve(), 0);
+    lm_stopworld_unreserve();
+    pthread_t t;
+    int ok = 0;
+    assert_int_equal(pthread_create(&t, NULL, reserve_then_stop, &ok), 0);
+    pthread_join(t, NULL);
+    assert_true(ok);
+
+    /* The dumper's sequence (stop lock, allocator locks, stop) against a
+     * thread that forks in a loop (prepare: stop lock, then the allocator
+     * locks): in the other order this could deadlock. */
+    static struct worker w[1];
+    start_workers(w, 1, 0);
+    int forks = 0;
+    forker_stop = 0;
+    assert_int_equal(pthread_create(&t, NULL, forker_main, &forks), 0);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(lm_stopworld_reserve(), 0);
+        lm_heap_atfork_prepare();
+        lm_span_atfork_prepare();
+        lm_os_atfork_prepare();
+        int err = lm_stop_world(&r);
+        lm_os_atfork_parent();
+        lm_span_atfork_parent();
+        lm_heap_atfork_parent();
+        assert_int_equal(err, 0);
+        lm_start_world();
+    }
+    forker_stop = 1;
+    pthread_join(t, NULL);
+    stop_workers(w, 1);
+    assert_true(forks > 0);
+}
+
 static volatile int program_handler_calls;
 static void program_handler(int sig)
 {
@@ -722,6 +799,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_stop_spinners, teardown),
+        cmocka_unit_test_teardown(test_reserve, teardown),
         cmocka_unit_test_teardown(test_register_values, teardown),
         cmocka_unit_test_teardown(test_self_registers, teardown),
         cmocka_unit_test_teardown(test_silent_thread_bounds, teardown),

@@ -248,7 +248,6 @@ void lm_backtrace_set_unwinder(int mode)
     verify = mode == LM_UNWINDER_VERIFY;
 }
 
-void lm_backtrace_use_libunwind(bool only_libunwind) { use_fast_walk = !only_libunwind; }
 
 void lm_backtrace_atfork_child_of_threads(void)
 {

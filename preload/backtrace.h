@@ -40,10 +40,6 @@ void lm_backtrace_set_unwinder(int mode);
  * walker, mismatched.  Nothing otherwise. */
 void lm_backtrace_verify_summary(void);
 
-/* unwinder=libunwind: every capture through unw_backtrace (the default
- * walks with stackwalk.c first and uses libunwind only where it declines). */
-void lm_backtrace_use_libunwind(bool only_libunwind);
-
 /* In the child of a multi-threaded parent (fork handler): libunwind's
  * mutexes may be held by threads the child does not have.  Captures go on
  * with the walker alone (a stack it declines records no frames); with

@@ -209,9 +209,9 @@ int main(int argc, char **argv)
     /* A heap and registered stack bounds: what the walker needs. */
     lm_free(lm_malloc(16));
     bench_capture("lm_backtrace", cap_lm);
-    lm_backtrace_use_libunwind(true);
+    lm_backtrace_set_unwinder(LM_UNWINDER_LIBUNWIND);
     bench_capture("lm_backtrace/libunwind", cap_lm);
-    lm_backtrace_use_libunwind(false);
+    lm_backtrace_set_unwinder(LM_UNWINDER_FAST);
     bench_capture("unw_backtrace", cap_unw_backtrace);
     bench_capture("_Unwind_Backtrace", cap_libgcc);
     void *h = dlopen("libgcc_s.so.1", RTLD_NOW);

@@ -42,7 +42,7 @@ static __attribute__((noinline)) void capture_both(struct pair *p, int max, int 
 {
     /* volatile: one call site for both rounds (no unrolling). */
     for (volatile int round = 0; round < 2; round++) {
-        lm_backtrace_use_libunwind(round == 1);
+        lm_backtrace_set_unwinder(round == 1 ? LM_UNWINDER_LIBUNWIND : LM_UNWINDER_FAST);
         int n = lm_backtrace(round ? p->slow : p->fast, max, skip);
         BARRIER();
         if (round)
@@ -50,7 +50,7 @@ static __attribute__((noinline)) void capture_both(struct pair *p, int max, int 
         else
             p->nfast = n;
     }
-    lm_backtrace_use_libunwind(false);
+    lm_backtrace_set_unwinder(LM_UNWINDER_FAST);
     BARRIER();
 }
 

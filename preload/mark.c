@@ -5,17 +5,21 @@
  * Invariants.
  *   - State transitions only go up: UNVISITED < POSSIBLE < REACHABLE during
  *     the flood; LEAKED is set afterwards on blocks still UNVISITED.
- *   - A block is pushed each time its state rises, with that state in the
- *     entry; an entry whose state no longer matches the block's was
- *     superseded by a later push (or by the overflow rescan) and is
- *     skipped.  So a block is scanned at most twice per round (as possible,
- *     then as reachable).
+ *   - Every marked block below the finger (struct marker) has been
+ *     scanned in its current state, is on the stack or in the FIFO with
+ *     it, or waits for the overflow rescan; every one at or above it will
+ *     be met by the sweep, which scans it in the state it has then.  A
+ *     block whose state rises below the finger is pushed with that state;
+ *     an entry whose state no longer matches the block's was superseded
+ *     by a later push (or by the overflow rescan) and is skipped.  So a
+ *     block is scanned at most twice per round (as possible, then as
+ *     reachable).
  *   - When a push fails, `overflow` is set; marks are never lost, only
  *     scans, and the rescan round scans every marked block again.  Each
  *     failed push follows a new mark, so rounds end.
  *   - Blocks flagged through the public API (api.h) are set REACHABLE
- *     before the first root is scanned; NOT_LEAK ones are pushed (their
- *     contents are scanned as a root's), IGNORE ones never are - not
+ *     before the first root is scanned; NOT_LEAK ones are scanned as
+ *     reachable blocks are (by the sweep), IGNORE ones never are - not
  *     even by the overflow rescan - so what only they point to stays
  *     unreachable.  Both count as reachable.  Without any flagged block
  *     this costs one load per run.
@@ -27,6 +31,13 @@
  *     address: a block is in it iff lm_lookup_block finds it live.  The
  *     interior-pointer size check is done only when it could change a
  *     state, so its answer is the same as a full lookup's.
+ *
+ * Order: after the roots, a sweep visits marked blocks in address order
+ * (sweep()); what it marks further on it meets later, what it marks
+ * behind it goes through the mark stack.  Blocks linked in allocation
+ * order - lists, trees, records - are then read page after page: on a
+ * 10 M-block tree the mark took a third of the time of a stack-only
+ * flood, while a tree in shuffled order costs the same either way.
  *
  * Latency: the flood overlaps the cache and TLB misses of many blocks
  * instead of taking them one after the other:
@@ -353,6 +364,14 @@ struct marker {
     bool skip_ignored;         /* a block was ever flagged IGNORE (api.h) */
     int err;                   /* edges phase: first ENOMEM */
     lm_mmvec_t stack;          /* uint64_t enc() */
+    /* The sweep's position (enc(unit, idx, 0) of the block after the one
+     * it is scanning): a block marked at or above it is left for the
+     * sweep, one marked below it is pushed.  0 before the sweep (every
+     * mark is left for it), UINT64_MAX after (every mark is pushed). */
+    uint64_t finger;
+    /* popped blocks whose lines are on their way (drain) */
+    uint64_t fifo[SCAN_AHEAD];
+    unsigned fifo_head, fifo_len;
     /* candidates waiting to be marked, by source: [0] from possible
      * blocks, [1] from reachable blocks and roots.  Fewer than CAND_BATCH
      * wait between calls; scan_range adds a chunk of at most CAND_BATCH
@@ -415,6 +434,14 @@ static void push(struct marker *m, uint64_t e)
         m->overflow = true;
 }
 
+/* A block's state just rose to that of e: scanned by the sweep if it has
+ * not passed the block yet, else from the stack. */
+LM_INLINE void marked(struct marker *m, uint64_t e)
+{
+    if (e < m->finger)
+        push(m, e);
+}
+
 LM_INLINE bool pop(struct marker *m, uint64_t *e)
 {
     if (!m->stack.len)
@@ -434,7 +461,7 @@ static void mark_hit(struct marker *m, uintptr_t v, uintptr_t at, unsigned from)
     if (grp_state(h.g, h.idx) >= want || !within_block(&h, m->lo, v))
         return;
     grp_set(h.g, h.idx, want);
-    push(m, enc(h.unit, h.idx, want));
+    marked(m, enc(h.unit, h.idx, want));
 }
 
 /* Marks the waiting candidates of one source (k: 1 reachable, 0
@@ -497,7 +524,7 @@ static void mark_batch(struct marker *m, unsigned k)
         if (st >= want || !within_block(&h, base, v))
             continue;
         grp_set(g, idx, want);
-        push(m, enc(unit, idx, want));
+        marked(m, enc(unit, idx, want));
     }
 }
 
@@ -548,18 +575,28 @@ static void scan_block(struct marker *m, uint32_t unit, uint32_t idx, unsigned s
     scan_range(m, start, start + size, st);
 }
 
-/* Pops mark-stack entries into a FIFO of SCAN_AHEAD, prefetching each
- * block's first line and record, and scans the oldest; a batch of
- * candidates shorter than CAND_BATCH is marked only when the stack and
- * the FIFO are both empty.  Returns when all three are. */
-static void drain(struct marker *m)
+/* Marks both sources' waiting candidates, however few. */
+static void settle(struct marker *m)
+{
+    if (m->ncand[1])
+        mark_batch(m, 1);
+    if (m->ncand[0])
+        mark_batch(m, 0);
+}
+
+/* Pops mark-stack entries into the FIFO, prefetching each block's first
+ * lines and record, and scans the oldest once SCAN_AHEAD wait.  With
+ * `settle_all` it returns only when the stack, the FIFO and both batches
+ * are empty (a batch shorter than CAND_BATCH is marked once nothing else
+ * is left).  Without, it returns as soon as the stack is empty, leaving
+ * up to SCAN_AHEAD - 1 blocks in flight for the next call: the sweep
+ * pushes a block or two per step and would otherwise wait for each. */
+static void drain(struct marker *m, bool settle_all)
 {
     struct lm_mark_result *res = m->res;
-    uint64_t q[SCAN_AHEAD];
-    unsigned head = 0, len = 0;
     for (;;) {
         uint64_t e;
-        if (len < SCAN_AHEAD && pop(m, &e)) {
+        if (m->fifo_len < SCAN_AHEAD && pop(m, &e)) {
             uint32_t unit = enc_unit(e), idx = enc_index(e);
             const struct lm_mark_unit *u = &res->view[unit];
             if (grp_state(&res->groups[u->group + (idx >> 6)], idx) != enc_state(e))
@@ -576,40 +613,89 @@ static void drain(struct marker *m)
              * requested size is in the record, still on its way) */
             for (uintptr_t line = start & ~(uintptr_t)63; line < start + ahead; line += 64)
                 __builtin_prefetch((const void *)line);
-            q[(head + len++) % SCAN_AHEAD] = e;
+            m->fifo[(m->fifo_head + m->fifo_len++) % SCAN_AHEAD] = e;
             continue;
         }
-        if (len) {
-            e = q[head];
-            head = (head + 1) % SCAN_AHEAD;
-            len--;
+        if (m->fifo_len == SCAN_AHEAD || (m->fifo_len && settle_all)) {
+            e = m->fifo[m->fifo_head];
+            m->fifo_head = (m->fifo_head + 1) % SCAN_AHEAD;
+            m->fifo_len--;
             uint32_t unit = enc_unit(e), idx = enc_index(e);
             unsigned st = enc_state(e);
             if (grp_state(&res->groups[res->view[unit].group + (idx >> 6)], idx) == st)
                 scan_block(m, unit, idx, st);
             continue;
         }
-        if (m->ncand[1])
-            mark_batch(m, 1);
-        else if (m->ncand[0])
-            mark_batch(m, 0);
-        else
+        if (!settle_all || !(m->ncand[0] | m->ncand[1]))
             return;
+        settle(m);
+    }
+}
+
+/* The scan of block (unit, idx) in state st is skipped: a reachable block
+ * flagged IGNORE through the public API. */
+static bool ignored(const struct marker *m, uint32_t unit, uint32_t idx, unsigned st)
+{
+    if (st != LM_MARK_REACHABLE || !m->skip_ignored)
+        return false;
+    struct lm_block_ref b;
+    block_of(unit, idx, &b);
+    return lm_api_block_flags(&b) == LM_BLOCK_F_IGNORE;
+}
+
+/* Scans every marked block in address order, the finger just past the
+ * block being scanned, so that what a block marks further on waits for
+ * the sweep instead of being pushed: where pointers mostly lead forward
+ * in memory (structures built in allocation order: lists, trees, arrays
+ * of records) the heap is read as one stream, pages and lines in order,
+ * instead of block by block in graph order.  Blocks marked behind the
+ * finger go through the stack, drained after each block.  Before the
+ * sweep steps over a live block that is not marked, waiting candidates
+ * are settled: one of them may mark it (a list's next node). */
+static void sweep(struct marker *m)
+{
+    struct lm_mark_result *res = m->res;
+    for (uint32_t unit = 0; unit < res->state_units; unit++) {
+        const struct lm_mark_unit *v = &res->view[unit];
+        if (v->kind != VIEW_ARENA && v->kind != VIEW_LARGE)
+            continue;
+        struct lm_mark_group *g = &res->groups[v->group];
+        for (uint32_t w = 0, words = (v->limit + 63) >> 6; w < words; w++) {
+            uint64_t ahead = ~(uint64_t)0;      /* bits the sweep has not passed */
+            for (;;) {
+                uint64_t live = g[w].live & ahead;
+                if (!live)
+                    break;
+                uint64_t todo = (g[w].low | g[w].high) & live;
+                if (!(todo & live & (0 - live)) && (m->ncand[0] | m->ncand[1])) {
+                    settle(m);
+                    if (m->stack.len)
+                        drain(m, false);
+                    continue;
+                }
+                if (!todo)
+                    break;
+                unsigned b = (unsigned)__builtin_ctzll(todo);
+                ahead = b == 63 ? 0 : ~(uint64_t)0 << (b + 1);
+                uint32_t idx = w * 64 + b;
+                unsigned st = grp_state(&g[w], idx);
+                m->finger = enc(unit, idx, 0) + 4;
+                if (ignored(m, unit, idx, st))
+                    continue;
+                scan_block(m, unit, idx, st);
+                if (m->stack.len)
+                    drain(m, false);
+            }
+        }
     }
 }
 
 static void rescan_cb(uint32_t unit, uint32_t idx, unsigned st, void *arg)
 {
     struct marker *m = arg;
-    if (st == LM_MARK_REACHABLE && m->skip_ignored) {
-        struct lm_block_ref b;
-        block_of(unit, idx, &b);
-        if (lm_api_block_flags(&b) == LM_BLOCK_F_IGNORE)
-            return;
-    }
-    if (st == LM_MARK_REACHABLE || st == LM_MARK_POSSIBLE) {
+    if ((st == LM_MARK_REACHABLE || st == LM_MARK_POSSIBLE) && !ignored(m, unit, idx, st)) {
         scan_block(m, unit, idx, st);
-        drain(m);
+        drain(m, true);
     }
 }
 
@@ -625,22 +711,25 @@ static void flagged_cb(const struct lm_block_ref *b, unsigned flags, void *arg)
         return;
     grp_set(g, b->index, LM_MARK_REACHABLE);
     if (flags == LM_BLOCK_F_NOT_LEAK)
-        push(m, enc(b->unit, b->index, LM_MARK_REACHABLE));
+        marked(m, enc(b->unit, b->index, LM_MARK_REACHABLE));
 }
 
 static void flood(struct marker *m, const struct lm_roots *roots)
 {
+    m->finger = 0;                      /* roots' marks wait for the sweep */
     if (lm_api_blocks_used()) {
         m->skip_ignored = lm_api_ignore_used();
         lm_api_foreach_flagged(flagged_cb, m);
-        drain(m);
     }
     for (size_t i = 0; i < lm_roots_len(roots); i++) {
         const struct lm_root *r = lm_roots_at(roots, i);
         m->res->root_bytes += r->hi - r->lo;
         scan_range(m, r->lo, r->hi, LM_MARK_REACHABLE);
-        drain(m);
     }
+    settle(m);
+    sweep(m);
+    m->finger = UINT64_MAX;             /* from here every mark is pushed */
+    drain(m, true);
     while (m->overflow) {
         m->overflow = false;
         m->res->overflow_rounds++;

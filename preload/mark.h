@@ -13,9 +13,12 @@
  *      marks its block reachable, any other pointer marks it possible
  *      (unless already reachable); reachable wins over possible, and a
  *      block upgraded from possible to reachable is scanned again as
- *      reachable.  Newly marked blocks go on an explicit mark stack
- *      (never recursion) and their contents, [start, start + requested
- *      size), are scanned in turn.  If the stack cannot grow (ENOMEM),
+ *      reachable.  Once the roots are marked, a sweep scans the contents
+ *      of marked blocks, [start, start + requested size), in address
+ *      order; a block marked ahead of the sweep waits for it, one marked
+ *      behind it goes on an explicit mark stack (never recursion) and is
+ *      scanned from there.  So a heap whose pointers mostly lead forward
+ *      in memory is read as one stream.  If the stack cannot grow (ENOMEM),
  *      the block stays marked, a flag is set, and once the stack drains
  *      every marked block is rescanned until no push failed (Boehm GC's
  *      mark-stack overflow).

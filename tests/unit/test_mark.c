@@ -265,8 +265,17 @@ static void test_two_separate_cycles(void **state)
     lm_mark_result_free(&res);
 }
 
-/* 100,000-node singly linked lists: a lost one (1 definite, the rest
- * indirect) and a reachable one (deep chain: explicit stack, no recursion). */
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* 100,000-node singly linked lists, linked in address order: a lost one
+ * (1 definite, the rest indirect) and a reachable one (deep chain:
+ * explicit stack, no recursion).  Every reachable pointer leads forward,
+ * so the sweep reads the chain in order and needs no stack at all: a
+ * stack capped at one entry never overflows. */
 static void test_long_lists(void **state)
 {
     (void)state;
@@ -279,11 +288,13 @@ static void test_long_lists(void **state)
         assert_non_null(bulk[i]);
         nbulk++;
     }
+    qsort(kept, N, sizeof *kept, by_address);
     for (int i = 0; i + 1 < N; i++) {
         set_ptr(lost[i], 0, lost[i + 1]);
         set_ptr(kept[i], 8, kept[i + 1]);
     }
     roots[0] = kept[0];
+    lm_mark_stack_limit = 1;
     struct lm_mark_result res;
     run(&res, roots, sizeof roots);
     expect(&res, N, 0, 1, N - 1, 0);
@@ -291,14 +302,40 @@ static void test_long_lists(void **state)
     assert_int_equal(kind_of(&res, lost[0]), LM_LEAK_DEFINITE);
     assert_int_equal(kind_of(&res, lost[N - 1]), LM_LEAK_INDIRECT);
     lm_mark_result_free(&res);
+}
 
-    /* the same with a mark stack capped at 3 entries and 16 roots into the
-     * chain: pushes fail, the overflow rescan must still find everything */
-    for (int i = 0; i < 16; i++)
-        roots[i] = kept[i * 6000];
+/* Pointers that lead backward: a binary tree whose root is the highest
+ * block and whose children lie below their parent.  The sweep meets the
+ * root last and everything else is marked behind it, through the stack;
+ * capped at 3 entries, pushes fail and the overflow rescan must still
+ * find every node. */
+static void test_backward_tree(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    bulk = malloc(N * sizeof *bulk);
+    assert_non_null(bulk);
+    for (int i = 0; i < N; i++) {
+        bulk[i] = lm_calloc(1, 16);
+        assert_non_null(bulk[i]);
+        nbulk++;
+    }
+    qsort(bulk, N, sizeof *bulk, by_address);
+    for (int j = 0; j < N; j++) {       /* node j is bulk[N - 1 - j] */
+        for (int c = 0; c < 2; c++)
+            if (2 * j + 1 + c < N)
+                set_ptr(bulk[N - 1 - j], 8 * (size_t)c, bulk[N - 1 - (2 * j + 1 + c)]);
+    }
+    roots[0] = bulk[N - 1];
+    struct lm_mark_result res;
+    run(&res, roots, sizeof roots);
+    expect(&res, N, 0, 0, 0, 0);
+    assert_int_equal(res.overflow_rounds, 0);
+    lm_mark_result_free(&res);
+
     lm_mark_stack_limit = 3;
     run(&res, roots, sizeof roots);
-    expect(&res, N, 0, 1, N - 1, 0);
+    expect(&res, N, 0, 0, 0, 0);
     assert_true(res.overflow_rounds > 0);
     lm_mark_result_free(&res);
 }
@@ -837,6 +874,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cycle_with_tails, teardown_each),
         cmocka_unit_test_teardown(test_two_separate_cycles, teardown_each),
         cmocka_unit_test_teardown(test_long_lists, teardown_each),
+        cmocka_unit_test_teardown(test_backward_tree, teardown_each),
         cmocka_unit_test_teardown(test_overflow_same_states, teardown_each),
         cmocka_unit_test_teardown(test_large_from_small, teardown_each),
         cmocka_unit_test_teardown(test_one_past_end, teardown_each),

@@ -196,7 +196,7 @@ exit_check_mode() {
           rm -f "$WORK/stat" "$WORK/ec.json"
           "$RUNSTAT" -o "$WORK/stat" "${envs[@]}" -- "${wrapper[@]}" "$ec" "$mib" "$blocks" "$dens" \
             >"$WORK/ec.out" 2>"$WORK/ec.err" || true
-          if [[ -s $WORK/stat ]]; then read -r wall rss rc <"$WORK/stat"; else wall=0; rss=0; rc=127; fi
+          if [[ -s $WORK/stat ]]; then read -r wall rss rc user _ <"$WORK/stat"; else wall=0; rss=0; rc=127; user=0; fi
           # what the program says it planted
           read -r want_l want_d want_i < <(sed -n 's/.* leaked_blocks=\([0-9]*\) definite=\([0-9]*\) indirect=\([0-9]*\).*/\1 \2 \3/p;T;q' \
                                               "$WORK/ec.out"; echo)
@@ -234,8 +234,8 @@ exit_check_mode() {
             [[ -s $WORK/ec.json ]] && sed -n '/"summary"/,/}/p' "$WORK/ec.json" | sed 's/^/    /' >&2
           fi
           [[ -z $expect_line ]] && expect_line=$(cat "$WORK/ec.out")
-          printf '%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mib" "$blocks" "$dens" "$tool" "$run" "$mode" \
-            "$wall" "$rss" "$rc" "$scan" "$found" "$verdict" >>"$raw"
+          printf '%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mib" "$blocks" "$dens" "$tool" "$run" "$mode" \
+            "$wall" "$rss" "$rc" "$scan" "$found" "$verdict" "$user" >>"$raw"
           printf 'bench: run %d/%d %5s MiB %9s blocks %-8s %-7s %8.3fs %8.1f MiB  %s%s\n' "$run" "$RUNS" "$mib" \
             "$blocks" "$tool" "$mode" "$wall" "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$verdict" \
             "$([[ $scan != - ]] && echo "  scan ${scan} ms" || true)" >&2
@@ -258,7 +258,7 @@ exit_check_mode() {
     sz = $1 ":" $2 ":" $3; key = sz SUBSEP $4
     mib[sz] = $1; blk[sz] = $2; dens[sz] = $3
     if (!((sz, $4) in has)) { has[sz, $4] = 1; tl[sz] = tl[sz] " " $4 }
-    wall[key, $5, $6] = $7; rss[key, $5, $6] = $8
+    wall[key, $5, $6] = $7; rss[key, $5, $6] = $8; user[key, $5, $6] = $13
     if ($9 != 0) bad[key]++
     if ($6 == "check") { if ($10 != "-") scan[key] = scan[key] " " $10; found[key] = $11 }
     if ($12 != "ok") { verdicts[key] = verdicts[key] " " $12 " (run " $5 ", " $6 ")" }
@@ -266,11 +266,11 @@ exit_check_mode() {
   END {
     printf "\nexit-time leak check: wall time with the check minus without, paired per run (median of %d)\n", runs
     print "GiB = 2^30 bytes of live heap (requested sizes); budget = 0.3 s/GiB + 0.05 s per million live blocks (issue #3)"
-    hdr = sprintf("%-6s %9s %7s %-8s %9s %9s %9s %15s %9s %8s %8s %8s %8s %9s %-9s %s",
+    hdr = sprintf("%-6s %9s %7s %-8s %9s %9s %9s %15s %9s %9s %8s %8s %8s %8s %9s %-9s %s",
                   "MiB", "blocks", "blk_B", "tool", "off_s", "on_s", "delta_s", "delta_min-max", "scan_s",
-                  "s/GiB", "s/Mblk", "budget", "/budget", "drss_MiB", "found", "note")
+                  "user_d_s", "s/GiB", "s/Mblk", "budget", "/budget", "drss_MiB", "found", "note")
     print hdr; h = hdr; gsub(/./, "-", h); print h
-    if (out != "") print "mib\tblocks\tblock_bytes\tdensity\ttool\truns\toff_s\ton_s\tdelta_s\tdelta_min_s\tdelta_max_s\tscan_s\ts_per_gib\ts_per_mblock\tbudget_s\tdelta_rss_kib\tfound\tnote" > out
+    if (out != "") print "mib\tblocks\tblock_bytes\tdensity\ttool\truns\toff_s\ton_s\tdelta_s\tdelta_min_s\tdelta_max_s\tscan_s\ts_per_gib\ts_per_mblock\tbudget_s\tdelta_rss_kib\tfound\tnote\tuser_delta_s" > out
     nsz = split(sizes, order, " ")
     for (z = 1; z <= nsz; z++) {
       split(order[z], f, ":"); sz = f[1] ":" f[2] ":" (f[3] == "" ? "0.1" : f[3])
@@ -280,26 +280,27 @@ exit_check_mode() {
       nt = split(tl[sz], tools, " ")
       for (t = 1; t <= nt; t++) {
         key = sz SUBSEP tools[t]
-        offl = onl = dl = drl = ""
+        offl = onl = dl = drl = ul = ""
         for (r = 1; r <= runs; r++) {
           if (!((key, r, "check") in wall) || !((key, r, "nocheck") in wall)) continue
           offl = offl " " wall[key, r, "nocheck"]; onl = onl " " wall[key, r, "check"]
           dl = dl " " (wall[key, r, "check"] - wall[key, r, "nocheck"])
+          ul = ul " " (user[key, r, "check"] - user[key, r, "nocheck"])
           drl = drl " " (rss[key, r, "check"] - rss[key, r, "nocheck"])
         }
         if (dl == "") continue
         d = median(dl); sc = median(scan[key])
         budget = 0.3 * gib + 0.05 * mblk
         note = verdicts[key]
-        printf "%-6s %9d %7d %-8s %9.3f %9.3f %9.3f %7.3f-%-7.3f %9s %8.3f %8.3f %8.3f %8.2f %9.1f %-9s %s\n",
+        printf "%-6s %9d %7d %-8s %9.3f %9.3f %9.3f %7.3f-%-7.3f %9s %9.3f %8.3f %8.3f %8.3f %8.2f %9.1f %-9s %s\n",
                mib[sz], blk[sz], bsize, tools[t], median(offl), median(onl), d, minof(dl), maxof(dl),
-               sc == "" ? "-" : sprintf("%.3f", sc / 1000), d / gib, d / mblk, budget, d / budget,
+               sc == "" ? "-" : sprintf("%.3f", sc / 1000), median(ul), d / gib, d / mblk, budget, d / budget,
                median(drl) / 1024, found[key], note
         if (out != "")
-          printf "%s\t%d\t%d\t%s\t%s\t%d\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%s\t%.6f\t%.6f\t%.6f\t%d\t%s\t%s\n",
+          printf "%s\t%d\t%d\t%s\t%s\t%d\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%s\t%.6f\t%.6f\t%.6f\t%d\t%s\t%s\t%.6f\n",
                  mib[sz], blk[sz], bsize, dens[sz], tools[t], split(dl, tmp, " "), median(offl), median(onl), d,
                  minof(dl), maxof(dl), sc == "" ? "" : sc / 1000, d / gib, d / mblk, budget, median(drl),
-                 found[key], note >> out
+                 found[key], note, median(ul) >> out
         # least squares without intercept: delta = a * GiB + b * Mblocks
         S11[tools[t]] += gib * gib; S12[tools[t]] += gib * mblk; S22[tools[t]] += mblk * mblk
         Y1[tools[t]] += gib * d; Y2[tools[t]] += mblk * d; npt[tools[t]]++
@@ -309,6 +310,12 @@ exit_check_mode() {
           S11[tt] += gib * gib; S12[tt] += gib * mblk; S22[tt] += mblk * mblk
           Y1[tt] += gib * sd; Y2[tt] += mblk * sd; npt[tt]++
         }
+        # user CPU time with the check minus without: the whole check
+        # (report included), free of the kernel time of faulting in and
+        # tearing down the heap, which swings by seconds on a VM
+        ud = median(ul); tt = tools[t] "-user"; udelta[sz, tools[t]] = ud
+        S11[tt] += gib * gib; S12[tt] += gib * mblk; S22[tt] += mblk * mblk
+        Y1[tt] += gib * ud; Y2[tt] += mblk * ud; npt[tt]++
       }
     }
     print "found: leaked blocks reported (leakmark: definite+indirect+possible); every size plants 1000 (750 definite, 250 indirect)"
@@ -321,7 +328,8 @@ exit_check_mode() {
       a = (Y1[tt] * S22[tt] - Y2[tt] * S12[tt]) / det; b = (S11[tt] * Y2[tt] - S12[tt] * Y1[tt]) / det
       printf "  %-8s a = %6.3f s/GiB   b = %6.3f s per million blocks   (%d sizes)\n", tt, a, b, npt[tt]
     }
-    print "  (lm-scan: the scan_ms leakmark reports, the check timed inside the process)"
+    print "  (lm-scan: the scan_ms leakmark reports, the check timed inside the process;"
+    print "   TOOL-user: user CPU seconds with the check minus without, median of the paired runs)"
     print "  target (issue #3): leakmark <= 0.3 s/GB + 0.05 s per million blocks; preloaded LSan ~0.6 s/GB + 0.5 s per million"
     first = 1
     for (sz in lmd) if (sz in lsd && lsd[sz] > 0) {
@@ -580,7 +588,7 @@ for ((run = 1; run <= RUNS; run++)); do
       rm -f "$WORK/stat"
       "$RUNSTAT" -o "$WORK/stat" "${envargs[@]}" -- "${wrapper[@]}" "${CMD[@]}" \
         >"$WORK/stdout" 2>"$WORK/stderr.$w.$name" || true
-      if [[ -s $WORK/stat ]]; then read -r wall rss rc <"$WORK/stat"
+      if [[ -s $WORK/stat ]]; then read -r wall rss rc _ <"$WORK/stat"
       else wall=0; rss=0; rc=127; fi
       if [[ ${wrap:-} == heaptrack ]]; then
         # heaptrack's script prints on stdout itself, around the program's

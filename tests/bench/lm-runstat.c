@@ -6,8 +6,9 @@
  * forks, sets the -e variables in the child only (so an LD_PRELOAD given
  * with -e never loads into lm-runstat itself), execvp()s COMMAND and waits
  * with wait4(), so that time and memory come from the same run.  Prints one
- * line "WALL_SECONDS MAXRSS_KIB STATUS" (STATUS is the exit code, or 128+N
- * when killed by signal N) to FILE (appended) or, without -o, to stderr
+ * line "WALL_SECONDS MAXRSS_KIB STATUS USER_SECONDS SYS_SECONDS" (STATUS is
+ * the exit code, or 128+N when killed by signal N; CPU times of the child
+ * and the descendants it waited for) to FILE (appended) or, without -o, to stderr
  * prefixed with "lm-runstat: ".  ru_maxrss of wait4 is the largest resident
  * set of the child and of any descendant it waited for (valgrind, heaptrack
  * wrapper scripts).  Exits with the child's STATUS; 127 if exec failed.
@@ -86,7 +87,9 @@ int main(int argc, char **argv)
         perror(out);
         return 127;
     }
-    fprintf(f, "%s%.6f %ld %d\n", out ? "" : "lm-runstat: ", wall, ru.ru_maxrss, rc);
+    double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    fprintf(f, "%s%.6f %ld %d %.6f %.6f\n", out ? "" : "lm-runstat: ", wall, ru.ru_maxrss, rc, user, sys);
     if (out)
         fclose(f);
     return rc;

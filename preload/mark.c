@@ -26,7 +26,7 @@
  *   - Encoded block values (enc()) have bit 63 set: no user-space address
  *     looks like one, so stale mark-stack or leaked-list memory, if ever
  *     scanned, keeps nothing alive.  Their order is address order.
- *   - The view (struct lm_mark_unit / lm_mark_group) is taken once per run
+ *   - The view (markview.h) is taken once per run
  *     with the heap still, and agrees with lookup.c's answer for every
  *     address: a block is in it iff lm_lookup_block finds it live.  The
  *     interior-pointer size check is done only when it could change a
@@ -58,6 +58,7 @@
 #include "mark.h"
 #include "api.h"
 #include "arena.h"
+#include "markview.h"
 #include "log.h"
 #include "options.h"
 #include "os.h"
@@ -76,267 +77,6 @@ LM_INLINE uint64_t enc(uint32_t unit, uint32_t idx, unsigned st)
 LM_INLINE uint32_t enc_unit(uint64_t e) { return (uint32_t)(e >> 18); }
 LM_INLINE uint32_t enc_index(uint64_t e) { return (uint32_t)(e >> 2) & 0xffffu; }
 LM_INLINE unsigned enc_state(uint64_t e) { return (unsigned)e & 3u; }
-
-/* ---- the view ---- */
-
-enum view_kind {
-    VIEW_NONE = 0,      /* no live block starts or lies here */
-    VIEW_ARENA,         /* a valid arena with carved blocks */
-    VIEW_LARGE,         /* head of a live large block */
-    VIEW_CONT,          /* a later unit of a live large block */
-};
-
-struct lm_mark_unit {
-    uint64_t magic;            /* ARENA: lm_div_magic(block_size);
-                                * LARGE: the size the program asked for */
-    uint32_t data_offset;      /* ARENA: first block, from the unit's base */
-    uint32_t block_size;       /* ARENA */
-    uint32_t limit;            /* ARENA: carved blocks (indexes < limit);
-                                * LARGE: 1 */
-    uint32_t group;            /* ARENA, LARGE: first group; CONT: head unit */
-    uint32_t meta_offset;      /* ARENA: block records, from the unit's base */
-    uint8_t kind;              /* enum view_kind */
-};
-_Static_assert(sizeof(struct lm_mark_unit) == 32, "a unit's view is half a cache line");
-
-struct lm_mark_group {         /* blocks 64k .. 64k+63 of one unit */
-    uint64_t live;             /* live when the view was taken */
-    uint64_t low, high;        /* bit 0 and bit 1 of each block's state */
-    uint64_t first_node;       /* after the flood: node id of the group's
-                                * first leaked block (see node_of) */
-};
-_Static_assert(sizeof(struct lm_mark_group) == 32, "a group is half a cache line");
-
-LM_INLINE unsigned grp_state(const struct lm_mark_group *g, uint32_t idx)
-{
-    unsigned b = idx & 63;
-    return (unsigned)((g->low >> b) & 1) | (unsigned)((g->high >> b) & 1) << 1;
-}
-LM_INLINE void grp_set(struct lm_mark_group *g, uint32_t idx, unsigned v)
-{
-    uint64_t bit = 1ull << (idx & 63);
-    g->low = (g->low & ~bit) | (v & 1 ? bit : 0);
-    g->high = (g->high & ~bit) | (v & 2 ? bit : 0);
-}
-
-/* Group of block (unit, idx) if the view has that block live, else NULL. */
-static struct lm_mark_group *group_of(const struct lm_mark_result *res, uint32_t unit, uint32_t idx)
-{
-    if (!res->view || unit >= res->state_units)
-        return NULL;
-    const struct lm_mark_unit *u = &res->view[unit];
-    if ((u->kind != VIEW_ARENA && u->kind != VIEW_LARGE) || idx >= u->limit)
-        return NULL;
-    struct lm_mark_group *g = &res->groups[u->group + (idx >> 6)];
-    return (g->live >> (idx & 63)) & 1 ? g : NULL;
-}
-
-/* The size the program asked for, for an arena block in the view. */
-LM_INLINE size_t arena_req_size(const struct lm_mark_unit *u, uintptr_t base, uint32_t idx)
-{
-    const struct lm_meta *meta = (const struct lm_meta *)(base + u->meta_offset);
-    size_t s = meta[idx].size;
-    return s == 0 && u->block_size > 0xffff ? 0x10000 : s;
-}
-
-/* A candidate resolved against the view. */
-struct hit {
-    uintptr_t start;
-    uint32_t unit, idx;        /* the block: head unit for large blocks */
-    struct lm_mark_group *g;
-    const struct lm_mark_unit *u;   /* the block's unit (head for large) */
-};
-
-/* The live block whose slot holds v (v - base < units << LM_UNIT_SHIFT):
- * for an arena, the class-sized slot (the requested size is not checked:
- * within_block does that when it matters); for a large block, the whole
- * span.  False when no live block is there. */
-LM_INLINE bool view_find(const struct lm_mark_result *res, uintptr_t base, uintptr_t v, struct hit *h)
-{
-    uintptr_t off = v - base;
-    uint32_t unit = (uint32_t)(off >> LM_UNIT_SHIFT);
-    const struct lm_mark_unit *u = &res->view[unit];
-    if (lm_likely(u->kind == VIEW_ARENA)) {
-        uint32_t in = (uint32_t)(off & LM_UNIT_MASK);
-        if (in < u->data_offset)
-            return false;
-        uint32_t idx = (uint32_t)(((uint64_t)(in - u->data_offset) * u->magic) >> 48);
-        if (idx >= u->limit)
-            return false;
-        struct lm_mark_group *g = &res->groups[u->group + (idx >> 6)];
-        if (!((g->live >> (idx & 63)) & 1))
-            return false;
-        h->start = base + ((uintptr_t)unit << LM_UNIT_SHIFT) + u->data_offset +
-                   (uintptr_t)idx * u->block_size;
-        h->unit = unit;
-        h->idx = idx;
-        h->g = g;
-        h->u = u;
-        return true;
-    }
-    if (u->kind == VIEW_CONT) {
-        unit = u->group;
-        u = &res->view[unit];
-    } else if (u->kind != VIEW_LARGE) {
-        return false;
-    }
-    h->start = base + ((uintptr_t)unit << LM_UNIT_SHIFT);
-    h->unit = unit;
-    h->idx = 0;
-    h->g = &res->groups[u->group];
-    h->u = u;
-    return true;
-}
-
-/* v (found by view_find) lies in [start, start + max(requested size, 1)). */
-LM_INLINE bool within_block(const struct hit *h, uintptr_t base, uintptr_t v)
-{
-    if (v == h->start)
-        return true;
-    size_t size;
-    if (h->u->kind == VIEW_ARENA)
-        size = arena_req_size(h->u, base + ((uintptr_t)h->unit << LM_UNIT_SHIFT), h->idx);
-    else
-        size = (size_t)h->u->magic;
-    return v - h->start < (size ? size : 1);
-}
-
-/* Start and requested size of block (unit, idx), live in the view. */
-LM_INLINE void view_block(const struct lm_mark_result *res, uintptr_t base, uint32_t unit, uint32_t idx,
-                        uintptr_t *start, size_t *size)
-{
-    const struct lm_mark_unit *u = &res->view[unit];
-    uintptr_t ubase = base + ((uintptr_t)unit << LM_UNIT_SHIFT);
-    if (u->kind == VIEW_ARENA) {
-        *start = ubase + u->data_offset + (uintptr_t)idx * u->block_size;
-        *size = arena_req_size(u, ubase, idx);
-    } else {
-        *start = ubase;
-        *size = (size_t)u->magic;
-    }
-}
-
-/* Fills the view of one valid arena; returns its number of groups. */
-static uint32_t view_arena(struct lm_mark_unit *v, const struct lm_arena *a, uint32_t group)
-{
-    uint32_t limit = a->extended < a->capacity ? a->extended : a->capacity;
-    uintptr_t meta_offset = (uintptr_t)a->meta - (uintptr_t)a;
-    if (!limit || meta_offset >= LM_UNIT_SIZE || a->data_offset >= LM_UNIT_SIZE || !a->block_size)
-        return 0;
-    v->magic = a->magic;
-    v->data_offset = a->data_offset;
-    v->block_size = a->block_size;
-    v->limit = limit;
-    v->group = group;
-    v->meta_offset = (uint32_t)meta_offset;
-    v->kind = VIEW_ARENA;
-    return (limit + 63) >> 6;
-}
-
-/* Maps and fills the view of units [0, units): one walk for the geometry
- * and the number of groups, a second for the liveness bits.  Returns 0 or
- * ENOMEM. */
-static int build_view(struct lm_mark_result *res, uint32_t units)
-{
-    void *p;
-    size_t vbytes = lm_align_up((size_t)units * sizeof(struct lm_mark_unit), LM_PAGE_SIZE);
-    if (lm_os_map(vbytes, &p) != 0)
-        return ENOMEM;
-    struct lm_mark_unit *view = p;
-    res->view = view;
-    res->view_bytes = vbytes;
-    res->state_units = units;
-    size_t groups = 0;
-    for (uint32_t unit = 0; unit < units; unit++) {
-        uint8_t kind = lm_unit_kind[unit];
-        if (kind == LM_UNIT_ARENA) {
-            const struct lm_arena *a = lm_unit_addr(unit);
-            if (lm_arena_valid(a))
-                groups += view_arena(&view[unit], a, (uint32_t)groups);
-            continue;
-        }
-        if (kind != LM_UNIT_LARGE || lm_units[unit].state != LM_BLOCK_LIVE)
-            continue;
-        view[unit] = (struct lm_mark_unit){ .magic = lm_units[unit].size, .limit = 1,
-                                            .group = (uint32_t)groups++, .kind = VIEW_LARGE };
-        /* The span's later units, as lm_lookup_block checks them (a CONT
-         * byte outside a live span may be stale). */
-        uint32_t span = lm_units[unit].span;
-        for (uint32_t k = 1; k < span && unit + k < units; k++)
-            if (lm_unit_kind[unit + k] == LM_UNIT_CONT && lm_units[unit + k].span == unit)
-                view[unit + k] = (struct lm_mark_unit){ .group = unit, .kind = VIEW_CONT };
-    }
-    if (groups >= UINT32_MAX)
-        return ENOMEM;
-    if (!groups)
-        return 0;
-    size_t gbytes = lm_align_up(groups * sizeof(struct lm_mark_group), LM_PAGE_SIZE);
-    if (lm_os_map(gbytes, &p) != 0)
-        return ENOMEM;
-    struct lm_mark_group *g = p;
-    res->groups = g;
-    res->groups_bytes = gbytes;
-    for (uint32_t unit = 0; unit < units; unit++) {
-        const struct lm_mark_unit *v = &view[unit];
-        if (v->kind == VIEW_LARGE) {
-            g[v->group].live = 1;
-            continue;
-        }
-        if (v->kind != VIEW_ARENA)
-            continue;
-        const struct lm_arena *a = lm_unit_addr(unit);
-        const uint64_t *live = lm_arena_live(a), *remote = lm_arena_remote(a);
-        uint32_t words = (v->limit + 63) >> 6;
-        for (uint32_t w = 0; w < words; w++)
-            g[v->group + w].live = lm_bits_load(&live[w]) & ~lm_bits_load(&remote[w]);
-        if (v->limit & 63)
-            g[v->group + words - 1].live &= (1ull << (v->limit & 63)) - 1;
-    }
-    return 0;
-}
-
-/* Calls fn(unit, idx, state, arg) for every block live in the view (only
- * the POSSIBLE ones with only_possible), in address order.  fn may change
- * the state of the block it is given: the loop works on a copy of the bits. */
-LM_INLINE void view_foreach(const struct lm_mark_result *res, bool only_possible,
-                            void (*fn)(uint32_t unit, uint32_t idx, unsigned st, void *arg), void *arg)
-{
-    for (uint32_t unit = 0; unit < res->state_units; unit++) {
-        const struct lm_mark_unit *v = &res->view[unit];
-        if (v->kind != VIEW_ARENA && v->kind != VIEW_LARGE)
-            continue;
-        const struct lm_mark_group *g = &res->groups[v->group];
-        for (uint32_t w = 0, words = (v->limit + 63) >> 6; w < words; w++) {
-            uint64_t want = only_possible ? g[w].low & ~g[w].high : ~(uint64_t)0;
-            for (uint64_t bits = g[w].live & want; bits; bits &= bits - 1) {
-                uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
-                fn(unit, idx, grp_state(&g[w], idx), arg);
-            }
-        }
-    }
-}
-
-/* The block named by (unit, idx); it was live when marked and the heap is
- * still. */
-static void block_of(uint32_t unit, uint32_t idx, struct lm_block_ref *b)
-{
-    b->unit = unit;
-    b->index = idx;
-    if (lm_unit_kind[unit] == LM_UNIT_ARENA) {
-        const struct lm_arena *a = lm_unit_addr(unit);
-        b->start = (uintptr_t)lm_arena_block(a, idx);
-        b->size = lm_arena_req_size(a, idx);
-        b->stack_id = a->meta[idx].stack_id;
-        b->gen = a->meta[idx].gen;
-        b->large = false;
-    } else {
-        b->start = (uintptr_t)lm_unit_addr(unit);
-        b->size = lm_units[unit].size;
-        b->stack_id = lm_units[unit].stack_id;
-        b->gen = lm_units[unit].gen;
-        b->large = true;
-    }
-}
 
 /* ---- scanning ---- */
 
@@ -639,7 +379,7 @@ static bool ignored(const struct marker *m, uint32_t unit, uint32_t idx, unsigne
     if (st != LM_MARK_REACHABLE || !m->skip_ignored)
         return false;
     struct lm_block_ref b;
-    block_of(unit, idx, &b);
+    lm_mark_view_block(unit, idx, &b);
     return lm_api_block_flags(&b) == LM_BLOCK_F_IGNORE;
 }
 
@@ -874,17 +614,6 @@ static int leaked_graph(struct marker *m)
 
 /* ---- results ---- */
 
-static void release_state(struct lm_mark_result *res)
-{
-    if (res->view)
-        lm_os_unmap(res->view, res->view_bytes);
-    if (res->groups)
-        lm_os_unmap(res->groups, res->groups_bytes);
-    res->view = NULL;
-    res->groups = NULL;
-    res->view_bytes = res->groups_bytes = 0;
-    res->state_units = 0;
-}
 
 static void clear_counts(struct lm_mark_result *res)
 {
@@ -911,7 +640,7 @@ void lm_mark_result_init(struct lm_mark_result *res)
 
 void lm_mark_result_free(struct lm_mark_result *res)
 {
-    release_state(res);
+    lm_mark_view_release(res);
     lm_mmvec_free(&res->leaked_list);
     if (res->graph_init)
         lm_leakgraph_destroy(&res->graph);
@@ -921,14 +650,14 @@ void lm_mark_result_free(struct lm_mark_result *res)
 
 int lm_mark_run(const struct lm_roots *roots, struct lm_mark_result *res)
 {
-    release_state(res);
+    lm_mark_view_release(res);
     lm_mmvec_reset(&res->leaked_list);
     clear_counts(res);
     uint64_t t0 = lm_os_now_ns();
 
     uint32_t units = lm_region_size ? lm_span_top() : 0;
-    if (units && build_view(res, units) != 0) {
-        release_state(res);
+    if (units && lm_mark_view_build(res, units) != 0) {
+        lm_mark_view_release(res);
         return ENOMEM;
     }
     /* Bounds: the units of the view (lm_heap_bounds' range). */
@@ -993,7 +722,7 @@ enum lm_mark_state lm_mark_state_at(const struct lm_mark_result *res, uintptr_t 
 void lm_mark_leaked_block(const struct lm_mark_result *res, uint32_t node, struct lm_block_ref *out)
 {
     uint64_t e = ((const uint64_t *)res->leaked_list.data)[node];
-    block_of(enc_unit(e), enc_index(e), out);
+    lm_mark_view_block(enc_unit(e), enc_index(e), out);
 }
 
 uint32_t lm_mark_find_leaked(const struct lm_mark_result *res, uintptr_t p)
@@ -1032,7 +761,7 @@ static void possible_visit(uint32_t unit, uint32_t idx, unsigned st, void *arg)
     (void)st;
     const struct possible_walk *p = arg;
     struct lm_block_ref b;
-    block_of(unit, idx, &b);
+    lm_mark_view_block(unit, idx, &b);
     p->fn(&b, p->arg);
 }
 

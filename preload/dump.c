@@ -479,26 +479,6 @@ int lm_dump_write_file(const char *path, const struct lm_mark_result *res,
 
 size_t lm_dump_expand_path(char *outp, size_t cap, const char *pattern, pid_t pid, uint32_t seq)
 {
-    size_t n = 0;
-    char num[24];
-    for (const char *p = pattern; *p; p++) {
-        const char *piece = p;
-        size_t len = 1;
-        if (p[0] == '%' && (p[1] == 'p' || p[1] == 'n')) {
-            len = p[1] == 'p' ? lm_format(num, sizeof num, "%d", (int)pid)
-                              : lm_format(num, sizeof num, "%u", seq);
-            piece = num;
-            p++;
-        } else if (p[0] == '%' && p[1] == '%') {
-            p++;
-        }
-        if (n + len >= cap)
-            return 0;
-        memcpy(outp + n, piece, len);
-        n += len;
-    }
-    if (n >= cap)
-        return 0;
-    outp[n] = 0;
-    return n;
+    unsigned n = seq;
+    return lm_expand_path(outp, cap, pattern, (int)pid, &n);
 }

@@ -309,6 +309,40 @@ size_t lm_format(char *buf, size_t cap, const char *fmt, ...)
     return n;
 }
 
+size_t lm_expand_path(char *out, size_t cap, const char *pattern, int pid, const unsigned *seq)
+{
+    size_t n = 0;
+    char num[24];
+    for (const char *p = pattern; *p; p++) {
+        const char *piece = p;
+        size_t len = 1;
+        if (p[0] == '%' && (p[1] == 'p' || (p[1] == 'n' && seq))) {
+            len = p[1] == 'p' ? lm_format(num, sizeof num, "%d", pid) : lm_format(num, sizeof num, "%u", *seq);
+            piece = num;
+            p++;
+        } else if (p[0] == '%' && p[1] == '%') {
+            p++;
+        }
+        if (n + len >= cap)
+            return 0;
+        for (size_t i = 0; i < len; i++)
+            out[n++] = piece[i];
+    }
+    if (n >= cap)
+        return 0;
+    out[n] = 0;
+    return n;
+}
+
+const char *lm_path_base(const char *path)
+{
+    const char *b = path;
+    for (const char *p = path; *p; p++)
+        if (*p == '/')
+            b = p + 1;
+    return b;
+}
+
 /* ---- output ---- */
 
 int lm_write_all(int fd, const void *buf, size_t len)

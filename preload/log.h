@@ -22,6 +22,14 @@ size_t lm_vformat(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t lm_format(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A file name from a pattern: %p is the pid, %n the sequence number
+ * (left as is when seq is NULL), %% a percent sign.  Returns the length
+ * written into out (NUL-terminated), or 0 when it does not fit in cap. */
+size_t lm_expand_path(char *out, size_t cap, const char *pattern, int pid, const unsigned *seq);
+
+/* The last component of a path (after the last '/'). */
+const char *lm_path_base(const char *path);
+
 /* write(2) everything, retrying on EINTR and short writes.  Returns 0 or an
  * errno value. */
 int lm_write_all(int fd, const void *buf, size_t len);

@@ -171,27 +171,7 @@ static void write_json(struct lm_report_ctx *c, struct lm_bufw *w, const struct 
 
 size_t lm_report_expand_path(char *out, size_t cap, const char *pattern, pid_t pid)
 {
-    size_t n = 0;
-    char num[24];
-    for (const char *p = pattern; *p; p++) {
-        const char *piece = p;
-        size_t len = 1;
-        if (p[0] == '%' && p[1] == 'p') {
-            len = lm_format(num, sizeof num, "%d", (int)pid);
-            piece = num;
-            p++;
-        } else if (p[0] == '%' && p[1] == '%') {
-            p++;
-        }
-        if (n + len >= cap)
-            return 0;
-        for (size_t i = 0; i < len; i++)
-            out[n++] = piece[i];
-    }
-    if (n >= cap)
-        return 0;
-    out[n] = 0;
-    return n;
+    return lm_expand_path(out, cap, pattern, (int)pid, NULL);
 }
 
 static const char *errno_name(int e)

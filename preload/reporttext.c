@@ -25,15 +25,6 @@ static void letters(uint32_t i, char *buf)
     buf[n] = 0;
 }
 
-static const char *basename_of(const char *p)
-{
-    const char *b = p;
-    for (; *p; p++)
-        if (*p == '/')
-            b = p + 1;
-    return b;
-}
-
 static void text_frame(struct lm_bufw *w, int i, uintptr_t pc)
 {
     struct lm_sym s;
@@ -69,9 +60,9 @@ static void text_site(struct lm_bufw *w, uint32_t stack_id)
     if (s.function)
         lm_bufw_puts(w, s.function);
     else
-        lm_bufw_printf(w, "%s+0x%lx", basename_of(s.module), (unsigned long)(pcs[0] - s.bias));
+        lm_bufw_printf(w, "%s+0x%lx", lm_path_base(s.module), (unsigned long)(pcs[0] - s.bias));
     if (s.file)
-        lm_bufw_printf(w, " %s:%d", basename_of(s.file), s.line);
+        lm_bufw_printf(w, " %s:%d", lm_path_base(s.file), s.line);
 }
 
 static const char *plural(size_t n) { return n == 1 ? "" : "s"; }

@@ -92,15 +92,6 @@ bool lm_supp_glob_match(const char *pat, const char *str)
     return wild(pat, slen(pat), str ? str : "", true, false, false);
 }
 
-static const char *base_name(const char *p)
-{
-    const char *b = p;
-    for (; *p; p++)
-        if (*p == '/')
-            b = p + 1;
-    return b;
-}
-
 /* ---- the set ---- */
 
 
@@ -152,7 +143,7 @@ static bool frame_match(const struct lm_supp_frame *f, const struct lm_sym *sym)
         return lm_supp_glob_match(f->pat, sym->module);
     default: {
         const char *file = sym->file ? sym->file : "???";
-        if (!lm_supp_glob_match(f->pat, file) && !lm_supp_glob_match(f->pat, base_name(file)))
+        if (!lm_supp_glob_match(f->pat, file) && !lm_supp_glob_match(f->pat, lm_path_base(file)))
             return false;
         return !f->line || f->line == sym->line;
     }

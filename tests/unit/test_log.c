@@ -272,6 +272,25 @@ static void *drain_thread(void *arg)
 static volatile sig_atomic_t alarms;
 static void on_alarm(int sig) { (void)sig; alarms++; }
 
+/* Path patterns: %p, %n (only with a sequence number), %%; too long is 0. */
+static void test_expand_path_and_base(void **state)
+{
+    (void)state;
+    char out[32];
+    unsigned seq = 7;
+    assert_int_equal(lm_expand_path(out, sizeof out, "r.%p.%n.json", 42, &seq), 11);
+    assert_string_equal(out, "r.42.7.json");
+    assert_int_equal(lm_expand_path(out, sizeof out, "r.%p.%n.json", 42, NULL), 12);
+    assert_string_equal(out, "r.42.%n.json");
+    assert_int_equal(lm_expand_path(out, sizeof out, "100%%-%x", 1, NULL), 7);
+    assert_string_equal(out, "100%-%x");
+    assert_int_equal(lm_expand_path(out, 8, "long.%p", 123456, NULL), 0);
+    assert_int_equal(lm_expand_path(out, 1, "", 1, NULL), 0);
+    assert_string_equal(lm_path_base("/usr/lib/libc.so.6"), "libc.so.6");
+    assert_string_equal(lm_path_base("plain"), "plain");
+    assert_string_equal(lm_path_base("dir/"), "");
+}
+
 /* A large write to a pipe that starts full and is drained slowly, under a
  * stream of signals without SA_RESTART: the kernel returns EINTR (while the
  * pipe is full and nothing was written yet) and short counts (when a signal
@@ -557,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_format_unknown_and_null),
         cmocka_unit_test(test_format_random),
         cmocka_unit_test(test_format_truncation),
+        cmocka_unit_test(test_expand_path_and_base),
         cmocka_unit_test(test_write_all_pipe_eintr),
         cmocka_unit_test(test_write_all_errors),
         cmocka_unit_test(test_log_format),

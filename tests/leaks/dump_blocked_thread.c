@@ -8,8 +8,9 @@
  * The blocked thread sleeps in pthread_cond_timedwait (1 ms timeouts, so it
  * wakes often, like a purging thread); a second, ordinary thread allocates
  * and frees small blocks with short sleeps.  Prints one line when both
- * threads run, one at the end.  leakmark cannot stop the blocked thread
- * (its stop signal stays pending): the dump must give up on it and scan
+ * threads have allocated, one at the end.  leakmark cannot stop the
+ * blocked thread (its stop signal stays pending): the dump must give up on
+ * it and scan
  * its stack without registers - and how long the program stays stopped
  * while leakmark decides that is what run_dump_pause.py measures.
  */
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 static volatile int g_stop;
+static volatile int g_blocked_ready, g_busy_ready;   /* first allocations done */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static void *g_kept;        /* the blocked thread's block: reachable */
@@ -32,6 +34,7 @@ static void *blocked_main(void *arg)
     (void)arg;
     g_kept = malloc(4096);
     memset(g_kept, 1, 4096);
+    __atomic_store_n(&g_blocked_ready, 1, __ATOMIC_RELEASE);
     pthread_mutex_lock(&g_lock);
     while (!g_stop) {
         struct timespec ts;
@@ -59,6 +62,7 @@ static void *busy_main(void *arg)
             abort();
         memset(ring[k], 2, 16);
         if (k == 63) {
+            __atomic_store_n(&g_busy_ready, 1, __ATOMIC_RELEASE);
             struct timespec ts = { 0, 100000 };
             nanosleep(&ts, NULL);
         }
@@ -80,6 +84,15 @@ int main(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pthread_create(&busy, NULL, busy_main, NULL) != 0)
         return 1;
+    /* Ready once both threads are past their first allocations: a thread's
+     * first stack capture may go through libunwind, which blocks signals
+     * for a moment (and may wait for the loader lock a dump holds); a dump
+     * then would rightly count it as not stopped too. */
+    while (!__atomic_load_n(&g_blocked_ready, __ATOMIC_ACQUIRE) ||
+           !__atomic_load_n(&g_busy_ready, __ATOMIC_ACQUIRE)) {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
     printf("dump_blocked_thread: running\n");
     char buf[64];
     while (read(0, buf, sizeof buf) > 0)

@@ -10,9 +10,9 @@
  * and frees small blocks with short sleeps.  Prints one line when both
  * threads have allocated, one at the end.  leakmark cannot stop the
  * blocked thread (its stop signal stays pending): the dump must give up on
- * it and scan
- * its stack without registers - and how long the program stays stopped
- * while leakmark decides that is what run_dump_pause.py measures.
+ * it and scan its stack without registers - and how long the program
+ * stays stopped while leakmark decides that is what run_dump_pause.py
+ * measures.
  */
 #include <pthread.h>
 #include <signal.h>

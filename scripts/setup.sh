@@ -19,7 +19,7 @@
 # tests run (python3 brings its sqlite3 module with libpython3.X-stdlib;
 # chromium renders the analyzer's HTML page headless).
 LM_PACKAGES=(cmake gcc g++ make pkg-config libunwind-dev libatomic-ops-dev libcmocka-dev libdw-dev
-             python3 perl git xz-utils coreutils bash redis-server redis-tools chromium)
+             python3 perl git xz-utils coreutils bash sqlite3 redis-server redis-tools chromium)
 
 LM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LM_BUILD=${LEAKMARK_BUILD_DIR:-$LM_ROOT/build}

@@ -179,6 +179,43 @@ run_xz() {
     sha256sum in.txt
 }
 
+# -- sqlite3, the command-line shell: a file database, an index, joins, ----
+# -- recursive CTEs, JSON, window functions, a rolled-back transaction -------
+prepare_sqlite3() {
+    awk 'BEGIN {
+        srand(11);
+        print "BEGIN;";
+        print "CREATE TABLE t(id INTEGER PRIMARY KEY, grp TEXT, v REAL, s TEXT);";
+        for (i = 0; i < 60000; i++)
+            printf "INSERT INTO t(grp, v, s) VALUES (%cg%d%c, %.4f, %c%s%c);\n", 39, i % 37, 39, rand() * 1000,
+                   39, substr("abcdefghijklmnopqrstuvwxyz", int(rand() * 20) + 1, 6), 39;
+        print "COMMIT;";
+    }' > "$LM_DATA/load.sql"
+    cat > "$LM_DATA/query.sql" <<'SQL'
+CREATE INDEX t_grp ON t(grp);
+SELECT grp, COUNT(*), printf('%.2f', SUM(v)) FROM t GROUP BY grp ORDER BY grp LIMIT 5;
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000)
+    SELECT COUNT(*), SUM(x) FROM c;
+SELECT a.grp, COUNT(*) FROM t a JOIN t b ON a.grp = b.grp AND a.id < b.id
+    WHERE a.id % 101 = 0 AND b.id % 103 = 0 GROUP BY a.grp ORDER BY a.grp LIMIT 3;
+SELECT json_group_array(json_object('id', id, 's', s)) FROM (SELECT id, s FROM t ORDER BY id LIMIT 3);
+SELECT id, grp, rank() OVER (PARTITION BY grp ORDER BY v DESC) FROM t WHERE id <= 200 ORDER BY id LIMIT 5;
+BEGIN;
+DELETE FROM t WHERE id % 2 = 0;
+SELECT COUNT(*) FROM t;
+ROLLBACK;
+SELECT COUNT(*), group_concat(DISTINCT substr(s, 1, 1)) FROM t;
+PRAGMA integrity_check;
+SQL
+}
+reports_sqlite3="main children stable"
+run_sqlite3() {
+    sqlite3 -batch db.sqlite < "$LM_DATA/load.sql" || return
+    sqlite3 -batch db.sqlite < "$LM_DATA/query.sql" || return
+    sqlite3 -batch db.sqlite .dump | sha256sum
+    sqlite3 -batch -json :memory: "SELECT 1 AS one, 'two' AS two;"
+}
+
 # -- programs built by tests/programs --------------------------------------
 # Threads, but it joins them all and frees what they made before exit.  Its
 # leaks (none) must be stable; the reachable counts are not required to be:

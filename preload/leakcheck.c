@@ -194,8 +194,10 @@ static void check_with_loader_lock(void *arg)
         c->err = err;
         return;
     }
+    uint64_t stopped = lm_os_now_ns();
     lm_leakcheck_thread_roots(&c->roots);
     lm_roots_collect(&c->roots);
+    uint64_t rooted = lm_os_now_ns();
     if (lm_options.verbosity >= 3) {
         lm_roots_log(&c->roots);
         for (size_t i = 0; i < lm_roots_len(&c->roots); i++) {
@@ -221,6 +223,12 @@ static void check_with_loader_lock(void *arg)
                "were scanned without registers", c->stop.nnot_stopped);
     lm_report_write(&c->res, &info);
     c->leaked = (long)shown;
+    if (lm_options.verbosity >= 3)
+        lm_log("leak check phases: stop %llu us, roots %llu us, mark %llu us, leak graph %llu us, "
+               "report %llu us",
+               (unsigned long long)(stopped - c->t0) / 1000, (unsigned long long)(rooted - stopped) / 1000,
+               (unsigned long long)c->res.mark_ns / 1000, (unsigned long long)c->res.leak_ns / 1000,
+               (unsigned long long)(lm_os_now_ns() - marked) / 1000);
     lm_start_world();
 }
 

@@ -224,6 +224,19 @@ static struct lm_heap *heap_acquire(void)
     return h;
 }
 
+struct lm_heap *lm_heap_thread_start(void)
+{
+    struct lm_heap *h = heap_acquire();
+    if (!h)
+        return NULL;
+    lm_tls_heap = h;
+    /* May allocate (keys >= 32): the heap is already in place. */
+    pthread_setspecific(heap_key, h);
+    /* Stack bounds and TLS for the leak check's roots (and the walker). */
+    lm_threads_register_self();
+    return h;
+}
+
 /* Gives back what a heap no longer needs before it is abandoned: blocks
  * freed by others are collected and arenas with no live block released. */
 static void heap_trim(struct lm_heap *h)
@@ -280,16 +293,11 @@ void *lm_small_alloc(unsigned cls, size_t size)
         holds_global_lock = false;
     } else {
         if (lm_unlikely(h == &lm_empty_heap)) {
-            h = heap_acquire();
+            h = lm_heap_thread_start();
             if (!h) {
                 errno = ENOMEM;
                 return NULL;
             }
-            lm_tls_heap = h;
-            /* May allocate (keys >= 32): the heap is already in place. */
-            pthread_setspecific(heap_key, h);
-            /* Stack bounds and TLS for the leak check's roots. */
-            lm_threads_register_self();
         }
         p = class_alloc(h, cls, size);
     }

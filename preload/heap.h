@@ -34,6 +34,12 @@ extern LM_THREAD struct lm_heap *lm_tls_heap;
 extern struct lm_heap lm_empty_heap;
 extern struct lm_heap lm_dead_heap;
 
+/* Sets the calling thread up (it has lm_empty_heap): takes a heap and
+ * registers the thread (threads.h: stack bounds, TLS).  The heap, or NULL
+ * when none could be had (the thread stays on lm_empty_heap).  Takes the
+ * heaps lock; call with no allocator lock held. */
+struct lm_heap *lm_heap_thread_start(void);
+
 /* Allocates a block of class cls for a request of `size` bytes on the
  * calling thread's heap (setting the thread up if needed).  NULL with
  * errno=ENOMEM when there is no memory. */

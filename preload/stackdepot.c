@@ -31,6 +31,8 @@
  * short by fork in another thread only leaves unreachable bytes).
  */
 #include "stackdepot.h"
+#include "alloc.h"
+#include "heap.h"
 #include "backtrace.h"
 #include "internal.h"
 #include "os.h"
@@ -300,6 +302,13 @@ LM_NOINLINE uint32_t lm_stack_capture(int skip, int depth)
 {
     if (depth > LM_BT_MAX_FRAMES)
         depth = LM_BT_MAX_FRAMES;
+    /* A thread's first request: set the thread up now rather than in the
+     * allocation that follows, so that the walker knows its stack and has
+     * its cache from the first capture on (else libunwind takes it, and
+     * its first use costs a dl_iterate_phdr over every object with the
+     * signal mask saved and restored for each). */
+    if (lm_unlikely(lm_tls_heap == &lm_empty_heap) && lm_init())
+        lm_heap_thread_start();
     uint32_t id = lm_backtrace_id(depth, skip + 1, intern_via_last_stack);   /* + our own frame */
     __asm__ __volatile__("" ::: "memory");        /* no tail call */
     return id;

@@ -401,8 +401,10 @@ int lm_cfi_rule_from_fde(const uint8_t *fde, uintptr_t data_base, uintptr_t pc, 
         return LM_CFI_UNSUPPORTED;
     uintptr_t begin = rd_encoded(&c, cie.fde_enc, data_base);
     uintptr_t range = rd_encoded(&c, cie.fde_enc & PE_FORMAT, 0);
-    if (c.bad || pc < begin || pc - begin >= range)
+    if (c.bad)
         return LM_CFI_UNSUPPORTED;
+    if (pc < begin || pc - begin >= range)
+        return rule->kind = LM_CFI_NO_FDE;
     if (cie.has_z) {
         uint64_t alen = rd_uleb(&c);
         if (c.bad || alen > (uint64_t)(c.end - c.p))
@@ -464,7 +466,7 @@ int lm_cfi_rule_from_hdr(const uint8_t *hdr, uintptr_t pc, struct lm_cfi_rule *r
             hi = mid;
     }
     if (table[2 * lo] > rel)
-        return LM_CFI_UNSUPPORTED;
+        return rule->kind = LM_CFI_NO_FDE;
     const uint8_t *fde = hdr + table[2 * lo + 1];
     return lm_cfi_rule_from_fde(fde, (uintptr_t)hdr, pc, rule);
 }

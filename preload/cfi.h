@@ -22,6 +22,9 @@ enum lm_cfi_kind {
     LM_CFI_UNSUPPORTED = 0, /* no usable rule: unwind some other way */
     LM_CFI_NORMAL = 1,      /* the rule below applies */
     LM_CFI_OUTERMOST = 2,   /* the return address is undefined: last frame */
+    LM_CFI_NO_FDE = 3,      /* the object has .eh_frame, but no FDE covers pc
+                             * (hand-written entry code such as ld.so's
+                             * _dl_start_user) */
 };
 
 enum lm_cfi_base { LM_CFI_RSP = 0, LM_CFI_RBP = 1 };

@@ -60,6 +60,7 @@
 #define F_OUTERMOST 0x2u
 #define F_CFA_RBP   0x4u
 #define F_RBP_SAVED 0x8u
+#define F_NO_FDE    0x10u
 
 /* A rule in one word: flags (bits 0-7, 0: no usable rule), ra_off / 8
  * (8-15, signed), rbp_off (16-31, signed), cfa_off (32-63). */
@@ -143,6 +144,8 @@ static uint64_t pack(const struct lm_cfi_rule *r)
 {
     if (r->kind == LM_CFI_OUTERMOST)
         return F_OUTERMOST;
+    if (r->kind == LM_CFI_NO_FDE)
+        return F_NO_FDE;
     if (r->kind != LM_CFI_NORMAL || r->ra_off % 8 != 0 || r->ra_off < -1024 ||
         r->rbp_off < INT16_MIN || r->cfa_off < 0)
         return 0;
@@ -224,6 +227,19 @@ int lm_unwind_walk(uintptr_t *pcs, int max, int skip, uintptr_t ip, uintptr_t sp
         unsigned flags = R_FLAGS(rule);
         if (flags & F_OUTERMOST)
             break;
+        if (lm_unlikely(flags & F_NO_FDE)) {
+            /* Code without unwind information: libunwind then follows
+             * rbp, and ends the walk when rbp is 0, as entry code leaves
+             * it (ld.so's _dl_start_user while constructors run).  That
+             * case ends here too; any other goes to libunwind. */
+            if (rbp_src < 0)
+                rbp0_needed = true;
+            else
+                needed |= 1ull << rbp_src;
+            if (rbp == 0)
+                break;
+            goto decline;
+        }
         if (lm_unlikely(!(flags & F_NORMAL)))
             goto decline;
         uintptr_t base = sp;

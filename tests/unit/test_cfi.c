@@ -3,8 +3,9 @@
  * .eh_frame records: the rows of a push-rbp / mov-rbp prologue and epilogue,
  * remember/restore state, advance_loc of every width, an undefined return
  * address (outermost frame), what must be declined (CFA expressions, signal
- * frames, a pc outside the FDE, records cut short), the .eh_frame_hdr binary
- * search, and rules for real code of this test program.
+ * frames, records cut short), a pc no FDE covers (told apart: the walker
+ * ends there when rbp is 0), the .eh_frame_hdr binary search, and rules for
+ * real code of this test program.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -122,8 +123,8 @@ static void test_prologue_rows(void **state)
     assert_int_equal(r.rbp_saved, 0);        /* restored to the CIE's rule */
 
     /* Outside the FDE's range. */
-    assert_int_equal(rule_at(&b, fde, 0x0fff, &r), LM_CFI_UNSUPPORTED);
-    assert_int_equal(rule_at(&b, fde, 0x1100, &r), LM_CFI_UNSUPPORTED);
+    assert_int_equal(rule_at(&b, fde, 0x0fff, &r), LM_CFI_NO_FDE);   /* before, after the range */
+    assert_int_equal(rule_at(&b, fde, 0x1100, &r), LM_CFI_NO_FDE);
 }
 
 static void test_remember_restore_and_wide_advances(void **state)
@@ -217,8 +218,8 @@ static void test_hdr_binary_search(void **state)
     assert_int_equal(r.cfa_off, 16);
     assert_int_equal(lm_cfi_rule_from_hdr(h, code2 + 1, &r), LM_CFI_NORMAL);
     assert_int_equal(r.cfa_off, 256);
-    assert_int_equal(lm_cfi_rule_from_hdr(h, code1 + 0x80, &r), LM_CFI_UNSUPPORTED); /* gap */
-    assert_int_equal(lm_cfi_rule_from_hdr(h, base + 0x10, &r), LM_CFI_UNSUPPORTED);  /* below */
+    assert_int_equal(lm_cfi_rule_from_hdr(h, code1 + 0x80, &r), LM_CFI_NO_FDE); /* gap */
+    assert_int_equal(lm_cfi_rule_from_hdr(h, base + 0x10, &r), LM_CFI_NO_FDE);  /* below */
     h[3] = 0x03;                             /* a table encoding we do not read */
     assert_int_equal(lm_cfi_rule_from_hdr(h, code1 + 1, &r), LM_CFI_UNSUPPORTED);
     h[3] = 0x3b, h[0] = 2;                   /* unknown version */

@@ -6,7 +6,8 @@
  * CFA), large frames and calls through function pointers; glibc frames
  * (qsort's comparator); another thread; a signal handler (signal frame:
  * declined, same result); depth limits and skips.  Also the per-thread
- * cache (hits on repetition, emptied by lm_unwind_forget), the stack-bound
+ * cache (hits on repetition, emptied by lm_unwind_forget), code without
+ * unwind information (ends the walk when rbp is 0), the stack-bound
  * guard, and walks from hostile start states that must never fault.
  */
 #include <setjmp.h>
@@ -24,6 +25,7 @@
 
 #include "alloc.h"
 #include "backtrace.h"
+#include "cfi.h"
 #include "stackdepot.h"
 #include "stackwalk.h"
 #include "threads.h"
@@ -412,6 +414,26 @@ static void test_outside_stack_declines(void **state)
     assert_int_equal(n, -1);
 }
 
+/* Code no FDE covers (here: the padding after a function of this test):
+ * with rbp 0, as entry code leaves it, the walk ends at that frame, the way
+ * libunwind ends it; with any other rbp it declines (libunwind would
+ * follow rbp). */
+static void test_code_without_fde(void **state)
+{
+    (void)state;
+    struct lm_cfi_rule r;
+    uintptr_t pc = (uintptr_t)test_outside_stack_declines;
+    for (int i = 0; i < 65536 && lm_cfi_rule_for(pc, &r) != LM_CFI_NO_FDE; i++)
+        pc++;
+    assert_int_equal(lm_cfi_rule_for(pc, &r), LM_CFI_NO_FDE);
+    uintptr_t pcs[8];
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    /* ip is a return address: the walker looks up ip - 1 */
+    assert_int_equal(lm_unwind_walk(pcs, 8, 0, pc + 1, here, 0, NULL), 1);
+    assert_int_equal(pcs[0], pc + 1);
+    assert_int_equal(lm_unwind_walk(pcs, 8, 0, pc + 1, here, here + 64, NULL), -1);
+}
+
 /* Start states made of wrong registers: code addresses all over libc and
  * this test, random rbp values.  Every read stays inside the stack: the
  * walk returns (any count or -1) and never faults. */
@@ -456,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_cache_hits_and_forget),
         cmocka_unit_test(test_memo_hits_only_when_proven),
         cmocka_unit_test(test_outside_stack_declines),
+        cmocka_unit_test(test_code_without_fde),
         cmocka_unit_test(test_hostile_starts_never_fault),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

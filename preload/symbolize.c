@@ -1,12 +1,13 @@
 /*
- * symbolize.c - pc -> module/offset (dladdr1), function and file:line
+ * symbolize.c - pc -> module/offset (_dl_find_object), function and file:line
  * (elfutils libdwfl), with a per-session cache (see symbolize.h).
  *
  * Owns: the session state below (cache table, libdwfl handle, stats, the
  * copies of versioned symbol names "f@@GLIBC_2.34" cut at '@') and the
  * cached executable path.  Not thread-safe: the reporter runs one
- * session at a time.  libdwfl and dladdr may malloc and take the loader's
- * lock - reporter context only, never inside malloc or a signal handler.
+ * session at a time.  libdwfl may malloc - reporter context only, never
+ * inside malloc or a signal handler; no loader lock is taken (the report
+ * runs with the world stopped, where a stopped dlopen may hold it).
  * Lookups block stack capture on this thread (backtrace.h) so that the
  * allocations libdwfl makes inside leakmark's allocator do not pay for an
  * unwind nor fill the stack depot.
@@ -25,6 +26,8 @@
 #include <link.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#pragma weak _dl_find_object     /* glibc >= 2.35; without it libdwfl names modules */
 
 struct cache_entry {
     uintptr_t key;              /* lookup address (pc or pc - 1) */
@@ -202,18 +205,19 @@ static void resolve(uintptr_t a, struct lm_sym *out)
     out->file = NULL;
     out->line = 0;
 
-    Dl_info info;
-    struct link_map *lmap = NULL;
-    if (dladdr1((void *)a, &info, (void **)&lmap, RTLD_DL_LINKMAP) && info.dli_fname) {
-        /* the main program is the first link map; dladdr names it by
-         * argv[0] (relative, or "" at times): use /proc/self/exe */
-        bool main_map = !info.dli_fname[0] || (lmap && !lmap->l_prev);
-        out->module = main_map ? lm_exe_path() : info.dli_fname;
-        out->bias = lmap ? (uintptr_t)lmap->l_addr : (uintptr_t)info.dli_fbase;
-        if (info.dli_sname && info.dli_saddr) {
-            out->function = info.dli_sname;
-            out->fn_start = (uintptr_t)info.dli_saddr;
-        }
+    /* The loaded object, through _dl_find_object: lock-free.  dladdr
+     * would take the loader's dl_load_lock, which a thread stopped inside
+     * dlopen may hold while the report is written - a deadlock at exit.
+     * Function names then come from libdwfl alone (.symtab, else
+     * .dynsym), which is where dladdr found them too. */
+    struct dl_find_object found;
+    if (_dl_find_object && _dl_find_object((void *)a, &found) == 0 && found.dlfo_link_map) {
+        const struct link_map *lmap = found.dlfo_link_map;
+        /* the main program is the first link map, named "" (or by argv[0]
+         * at times): use /proc/self/exe */
+        bool main_map = !lmap->l_prev || !lmap->l_name || !lmap->l_name[0];
+        out->module = main_map ? lm_exe_path() : lmap->l_name;
+        out->bias = (uintptr_t)lmap->l_addr;
     }
 
     Dwfl *d = dwfl_session();
@@ -224,7 +228,7 @@ static void resolve(uintptr_t a, struct lm_sym *out)
               a < mstart || a >= mend))
         m = NULL;
     if (!m) {
-        /* dladdr trusts the loader's [l_map_start, l_map_end), which is
+        /* the loader's [l_map_start, l_map_end) (what _dl_find_object reads) is
          * [x, ~0) for ld.so here: without a mapping behind the address
          * (libdwfl reads /proc/self/maps) it is unknown */
         if (d || a >= ((uintptr_t)1 << 47))

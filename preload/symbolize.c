@@ -171,6 +171,30 @@ static void cache_put(uintptr_t key, const struct lm_sym *sym)
 
 /* ---- resolution ---- */
 
+/* One loaded object as a libdwfl module: [lowest, highest) address of its
+ * PT_LOAD segments, named by its path (the program: /proc/self/exe).
+ * libdwfl opens the file when a lookup first needs it (find_elf). */
+static int report_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    Dwfl *d = arg;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+        if (a < lo)
+            lo = a;
+        if (a + ph->p_memsz > hi)
+            hi = a + ph->p_memsz;
+    }
+    const char *name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : NULL;
+    if (lo < hi)
+        dwfl_report_module(d, name ? name : lm_exe_path(), lo, hi);
+    return 0;
+}
+
 static Dwfl *dwfl_session(void)
 {
     if (S.dwfl_tried)
@@ -185,9 +209,14 @@ static Dwfl *dwfl_session(void)
     Dwfl *d = dwfl_begin(&cb);
     if (!d)
         return NULL;
+    /* The loaded objects from the loader's list, not libdwfl's own
+     * dwfl_linux_proc_report: that one reads /proc/self/maps with fopen,
+     * which waits for stdio's list of streams - held for ever by a thread
+     * stopped (or blocked in a write) inside fflush(NULL) or fclose.  The
+     * check calls this inside its dl_iterate_phdr (a recursive lock). */
     dwfl_report_begin(d);
-    int rc = dwfl_linux_proc_report(d, lm_os_getpid());
-    if (dwfl_report_end(d, NULL, NULL) != 0 || rc != 0) {
+    dl_iterate_phdr(report_object, d);
+    if (dwfl_report_end(d, NULL, NULL) != 0) {
         dwfl_end(d);
         return NULL;
     }
